@@ -1,0 +1,24 @@
+// Package jobs names the durable background work the domain asks for. A job is
+// enqueued in the same transaction as the change that causes it, so it exists exactly
+// when the change does.
+package jobs
+
+import "context"
+
+// Args is one job's arguments; Kind names the worker that runs it. (Any River job
+// argument type satisfies it.)
+type Args interface {
+	Kind() string
+}
+
+// Enqueuer puts a job on the durable queue, inside the transaction carried by ctx
+// when there is one.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, args Args) error
+}
+
+// CleanupExpired removes expired refresh tokens, idempotency keys and rate counters.
+type CleanupExpired struct{}
+
+// Kind implements Args.
+func (CleanupExpired) Kind() string { return "cleanup_expired" }
