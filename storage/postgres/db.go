@@ -1,0 +1,139 @@
+// Package postgres is the service's PostgreSQL storage: the connection pool, the one
+// transaction helper, error translation, and a repository file per domain area.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/fieldops/fieldops/internal/apperr"
+)
+
+// Options size the pool; GORM's database/sql default is unlimited, so every field is set.
+type Options struct {
+	URL              string
+	MaxOpenConns     int
+	MaxIdleConns     int
+	ConnMaxLifetime  time.Duration
+	ConnMaxIdleTime  time.Duration
+	StatementTimeout time.Duration
+	Logger           *slog.Logger
+}
+
+// DB is the pool plus the transaction helper every repository uses.
+type DB struct {
+	gorm *gorm.DB
+	sql  *sql.DB
+}
+
+// Open connects lazily (a database that is down at start makes /readyz fail, not the process).
+func Open(opts Options) (*DB, error) {
+	dsn, err := withStatementTimeout(opts.URL, opts.StatementTimeout)
+	if err != nil {
+		return nil, err
+	}
+	gdb, err := gorm.Open(postgres.New(postgres.Config{DSN: dsn}), &gorm.Config{
+		Logger:                                   logger.Discard,
+		SkipDefaultTransaction:                   true,
+		DisableAutomaticPing:                     true,
+		DisableForeignKeyConstraintWhenMigrating: true,
+		TranslateError:                           false,
+		NowFunc:                                  func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	sqlDB.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
+	return &DB{gorm: gdb, sql: sqlDB}, nil
+}
+
+// withStatementTimeout adds statement_timeout as a runtime parameter of every connection.
+func withStatementTimeout(raw string, d time.Duration) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if d > 0 {
+		q := u.Query()
+		if q.Get("statement_timeout") == "" {
+			q.Set("statement_timeout", strconv.FormatInt(d.Milliseconds(), 10))
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
+}
+
+// SQL is the underlying pool (migrations, the job queue).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return apperr.Unavailable("database", err)
+	}
+	return nil
+}
+
+type txKey struct{}
+
+// InTx runs fn in one transaction. A call inside another InTx joins the outer
+// transaction, so a service method and the middleware around it (idempotency) commit
+// or roll back together.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+	return Translate(err)
+}
+
+// conn is the transaction in ctx, or the pool.
+func (db *DB) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return db.gorm.WithContext(ctx)
+}
+
+// Gorm returns the handle for ctx: the ambient transaction or the pool.
+func (db *DB) Gorm(ctx context.Context) *gorm.DB { return db.conn(ctx) }
+
+// SQLTx returns the *sql.Tx of the transaction in ctx, for River's transactional insert.
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return nil, false
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	return sqlTx, ok
+}
+
+// ErrNoRows is returned by First-style lookups before translation.
+var ErrNoRows = gorm.ErrRecordNotFound
+
+// IsNoRows reports a missing row.
+func IsNoRows(err error) bool {
+	return errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows)
+}
