@@ -1,0 +1,188 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/page"
+)
+
+// checkUnit validates a unit against its building and, when it names one, its unit type.
+func (s *Service) checkUnit(ctx context.Context, u *Unit, b *Building, c *checker) error {
+	c.text("number", u.Number, 1, maxNumberLen)
+	c.intRange("floor", u.Floor, minFloor, maxFloor)
+	if u.Floor > b.Floors && u.Floor <= maxFloor {
+		c.add("floor", "building", fmt.Sprintf("must be at most %d, the building's floors", b.Floors))
+	}
+	c.date("handover_date", u.HandoverDate)
+	if u.UnitTypeID != nil {
+		t, err := s.store.GetUnitType(ctx, *u.UnitTypeID, ForShare)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			c.add("unit_type_id", "exists", "is not a unit type of this project")
+		case err != nil:
+			return err
+		case t.ProjectID != u.ProjectID:
+			c.add("unit_type_id", "exists", "is not a unit type of this project")
+		}
+	}
+	return c.err()
+}
+
+func sameUUID(a, b *uuid.UUID) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+func sameString(a, b *string) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+func trimmedPtr(v *string) *string {
+	if v == nil {
+		return nil
+	}
+	t := strings.TrimSpace(*v)
+	return &t
+}
+
+// CreateUnit adds a unit to a building (project admins); the unit takes the building's project.
+func (s *Service) CreateUnit(ctx context.Context, buildingID uuid.UUID, in NewUnit) (_ *Unit, created bool, _ error) {
+	var out *Unit
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		b, err := s.buildingFor(ctx, buildingID, ForShare, authz.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		want := Unit{
+			ProjectID:    b.ProjectID,
+			BuildingID:   b.ID,
+			UnitTypeID:   in.UnitTypeID,
+			Number:       strings.TrimSpace(in.Number),
+			Floor:        in.Floor,
+			HandoverDate: trimmedPtr(in.HandoverDate),
+		}
+		var c checker
+		checkClientID(&c, in.ID)
+		if err := s.checkUnit(ctx, &want, b, &c); err != nil {
+			return err
+		}
+		out, created, err = createOnce(ctx, in.ID,
+			func(ctx context.Context, id uuid.UUID) (*Unit, error) { return s.store.GetUnit(ctx, id, NoLock) },
+			func(cur *Unit) (bool, bool) {
+				return cur.BuildingID == want.BuildingID && cur.Number == want.Number && cur.Floor == want.Floor &&
+						sameUUID(cur.UnitTypeID, want.UnitTypeID) && sameString(cur.HandoverDate, want.HandoverDate),
+					visibleTo(ctx, cur.ProjectID)
+			},
+			func(ctx context.Context) (*Unit, error) {
+				id, err := newID(in.ID)
+				if err != nil {
+					return nil, err
+				}
+				u := want
+				u.ID = id
+				return s.store.InsertUnit(ctx, &u)
+			})
+		return err
+	})
+	return out, created, err
+}
+
+func (s *Service) unitFor(ctx context.Context, id uuid.UUID, lock Lock, roles ...authz.Role) (*Unit, error) {
+	u, err := s.store.GetUnit(ctx, id, lock)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := authz.Require(ctx, "unit", u.ProjectID, roles...); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// GetUnit returns a unit of one of the caller's projects.
+func (s *Service) GetUnit(ctx context.Context, id uuid.UUID) (*Unit, error) {
+	return s.unitFor(ctx, id, NoLock)
+}
+
+// ListBuildingUnits lists a building's units in id order.
+func (s *Service) ListBuildingUnits(ctx context.Context, buildingID uuid.UUID, req page.Request) (page.Page[Unit], error) {
+	b, err := s.buildingFor(ctx, buildingID, NoLock)
+	if err != nil {
+		return page.Page[Unit]{}, err
+	}
+	return s.store.ListUnits(ctx, UnitFilter{ProjectID: b.ProjectID, BuildingID: &b.ID}, req)
+}
+
+// ListUnits lists a project's units in id order, optionally of one building or floor.
+func (s *Service) ListUnits(ctx context.Context, f UnitFilter, req page.Request) (page.Page[Unit], error) {
+	if _, err := s.projectFor(ctx, f.ProjectID, NoLock); err != nil {
+		return page.Page[Unit]{}, err
+	}
+	return s.store.ListUnits(ctx, f, req)
+}
+
+// UpdateUnit changes a unit; it stays in its building.
+func (s *Service) UpdateUnit(ctx context.Context, id uuid.UUID, in UnitPatch) (*Unit, error) {
+	if err := requireVersion(in.Version); err != nil {
+		return nil, err
+	}
+	var out *Unit
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.unitFor(ctx, id, ForUpdate, authz.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(in.Version, cur.Version, cur); err != nil {
+			return err
+		}
+		b, err := s.store.GetBuilding(ctx, cur.BuildingID, ForShare)
+		if err != nil {
+			return err
+		}
+		next := *cur
+		setTrimmed(&next.Number, in.Number)
+		if in.Floor != nil {
+			next.Floor = *in.Floor
+		}
+		if in.UnitTypeID.Set {
+			next.UnitTypeID = in.UnitTypeID.Value
+		}
+		if in.HandoverDate.Set {
+			next.HandoverDate = trimmedPtr(in.HandoverDate.Value)
+		}
+		if err := s.checkUnit(ctx, &next, b, &checker{}); err != nil {
+			return err
+		}
+		if next.Number == cur.Number && next.Floor == cur.Floor &&
+			sameUUID(next.UnitTypeID, cur.UnitTypeID) && sameString(next.HandoverDate, cur.HandoverDate) {
+			out = cur
+			return nil
+		}
+		out, err = s.store.UpdateUnit(ctx, &next)
+		return staleOr(ctx, err, func(ctx context.Context) (*Unit, error) { return s.store.GetUnit(ctx, id, NoLock) })
+	})
+	return out, err
+}
+
+// DeleteUnit soft-deletes a unit.
+func (s *Service) DeleteUnit(ctx context.Context, id uuid.UUID, version int) error {
+	if err := requireVersion(version); err != nil {
+		return err
+	}
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		cur, err := s.unitFor(ctx, id, ForUpdate, authz.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(version, cur.Version, cur); err != nil {
+			return err
+		}
+		err = s.store.DeleteUnit(ctx, id, version)
+		return staleOr(ctx, err, func(ctx context.Context) (*Unit, error) { return s.store.GetUnit(ctx, id, NoLock) })
+	})
+}

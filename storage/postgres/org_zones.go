@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldops/fieldops/internal/org"
+	"github.com/fieldops/fieldops/internal/page"
+)
+
+type zoneRow struct {
+	ID        uuid.UUID `gorm:"primaryKey"`
+	ProjectID uuid.UUID
+	Code      string
+	Name      string
+	Kind      string
+	Version   int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+}
+
+func (zoneRow) TableName() string { return "zones" }
+
+func (r *zoneRow) toDomain() org.Zone {
+	return org.Zone{
+		ID: r.ID, ProjectID: r.ProjectID, Code: r.Code, Name: r.Name, Kind: org.ZoneKind(r.Kind),
+		Version: r.Version, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func zoneID(z org.Zone) uuid.UUID { return z.ID }
+
+// InsertZone implements org.Store.
+func (s *OrgStore) InsertZone(ctx context.Context, z *org.Zone) (*org.Zone, error) {
+	row := zoneRow{ID: z.ID, ProjectID: z.ProjectID, Code: z.Code, Name: z.Name, Kind: string(z.Kind), Version: 1}
+	if err := s.db.Gorm(ctx).Clauses(clause.Returning{}).Create(&row).Error; err != nil {
+		return nil, orgError(err, "zone")
+	}
+	out := row.toDomain()
+	return &out, nil
+}
+
+// GetZone implements org.Store.
+func (s *OrgStore) GetZone(ctx context.Context, id uuid.UUID, lock org.Lock) (*org.Zone, error) {
+	row, err := getLive[zoneRow](ctx, s.db, id, lock, "zone")
+	if err != nil {
+		return nil, err
+	}
+	out := row.toDomain()
+	return &out, nil
+}
+
+// ListZones implements org.Store.
+func (s *OrgStore) ListZones(ctx context.Context, projectID uuid.UUID, req page.Request) (page.Page[org.Zone], error) {
+	q := s.db.Gorm(ctx).Model(&zoneRow{}).Where("project_id = ?", projectID)
+	return listPage(q, req, (*zoneRow).toDomain, zoneID)
+}
+
+// UpdateZone implements org.Store.
+func (s *OrgStore) UpdateZone(ctx context.Context, z *org.Zone) (*org.Zone, error) {
+	row := zoneRow{ID: z.ID}
+	err := updateLive(ctx, s.db, &row, z.ID, z.Version, map[string]any{
+		"code": z.Code, "name": z.Name, "kind": string(z.Kind),
+	}, "zone")
+	if err != nil {
+		return nil, err
+	}
+	out := row.toDomain()
+	return &out, nil
+}
+
+// DeleteZone implements org.Store.
+func (s *OrgStore) DeleteZone(ctx context.Context, id uuid.UUID, version int) error {
+	return softDelete(ctx, s.db, "zones", id, version)
+}
