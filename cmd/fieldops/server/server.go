@@ -1,0 +1,132 @@
+// Package server wires fieldops together (configuration, database, job queue, blob
+// store, services, HTTP app) for the serve command and for the API tests, so both
+// run the same assembly.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/riverqueue/river"
+
+	"github.com/fieldops/fieldops/api"
+	"github.com/fieldops/fieldops/internal/auth"
+	"github.com/fieldops/fieldops/internal/config"
+	"github.com/fieldops/fieldops/internal/org"
+	"github.com/fieldops/fieldops/storage/blob"
+	"github.com/fieldops/fieldops/storage/postgres"
+	"github.com/fieldops/fieldops/storage/queue"
+)
+
+// Server is the assembled service.
+type Server struct {
+	Config *config.Config
+	Logger *slog.Logger
+	DB     *postgres.DB
+	Queue  *queue.Queue
+	Blob   blob.Store
+	Auth   *auth.Service
+	Org    *org.Service
+	App    *fiber.App
+}
+
+// New assembles the service. It does not need the database to be up: readiness and
+// requests report it as unavailable until it is.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	db, err := postgres.Open(postgres.Options{
+		URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
+		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
+		StatementTimeout: cfg.DBStatementTimeout, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Config: cfg, Logger: log, DB: db}
+	if s.Blob, err = openBlob(ctx, cfg, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &queue.CleanupWorker{DB: db, Logger: log})
+	s.Queue, err = queue.New(db, workers, []*river.PeriodicJob{queue.CleanupEvery(time.Hour)}, queue.Options{
+		Workers: cfg.Workers, Concurrency: cfg.WorkerConcurrency, Logger: log,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+
+	if s.Auth, err = auth.NewService(postgres.NewAuthStore(db), db, auth.OptionsFromConfig(cfg)); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.Org = org.NewService(postgres.NewOrgStore(db), db)
+
+	metrics := api.NewMetrics(db.SQL())
+	s.App = api.New(api.Deps{
+		Config: cfg, Logger: log, Metrics: metrics,
+		Auth: s.Auth, Org: s.Org,
+		Idempotency: postgres.NewIdempotencyStore(db), Tx: db,
+		Ready: []api.Check{{Name: "database", Fn: db.Ping}, {Name: "blob_store", Fn: s.Blob.Ready}},
+	})
+	return s, nil
+}
+
+func openBlob(ctx context.Context, cfg *config.Config, log *slog.Logger) (blob.Store, error) {
+	if cfg.BlobDriver == "local" {
+		return blob.NewLocal(cfg.BlobLocalDir)
+	}
+	m, err := blob.NewMinIO(blob.MinIOOptions{
+		Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+		Bucket: cfg.S3Bucket, Region: cfg.S3Region, UseTLS: cfg.S3UseTLS, PathStyle: cfg.S3PathStyle,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A store that is down at start is reported by /readyz rather than stopping the API.
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := m.EnsureBucket(bctx, cfg.S3Region); err != nil {
+		log.Warn("blob store not ready at start", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket, "error", err.Error())
+	}
+	return m, nil
+}
+
+// Run serves on ln (and works jobs) until ctx ends, then shuts down gracefully:
+// stop accepting, drain requests, stop workers, close the pool.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	if err := s.Queue.Start(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.App.Listener(ln) }()
+	s.Logger.Info("serving", "addr", ln.Addr().String(), "workers", s.Config.Workers)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	s.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.Config.ShutdownTimeout)
+	defer cancel()
+	if shErr := s.App.ShutdownWithContext(sctx); shErr != nil {
+		err = errors.Join(err, fmt.Errorf("drain requests: %w", shErr))
+	}
+	if qErr := s.Queue.Stop(sctx); qErr != nil {
+		err = errors.Join(err, fmt.Errorf("stop workers: %w", qErr))
+	}
+	if cErr := s.DB.Close(); cErr != nil {
+		err = errors.Join(err, cErr)
+	}
+	return err
+}
+
+// Close releases the pool without serving (commands and tests).
+func (s *Server) Close() error { return s.DB.Close() }
