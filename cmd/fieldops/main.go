@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/fieldops/fieldops/cmd/fieldops/server"
 	"github.com/fieldops/fieldops/internal/auth"
 	"github.com/fieldops/fieldops/internal/buildinfo"
@@ -125,7 +127,7 @@ func migrate(ctx context.Context, cfg *config.Config, args []string, out io.Writ
 	case "up":
 		res, err := p.Up(ctx)
 		for _, r := range res {
-			fmt.Fprintf(out, "applied %s (%s)\n", r.Source.Path, r.Duration.Round(time.Millisecond))
+			fmt.Fprintf(out, "applied %s (%s)\n", migrationName(r.Source), r.Duration.Round(time.Millisecond))
 		}
 		if err != nil {
 			return err
@@ -139,7 +141,7 @@ func migrate(ctx context.Context, cfg *config.Config, args []string, out io.Writ
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "rolled back %s\n", r.Source.Path)
+		fmt.Fprintf(out, "rolled back %s\n", migrationName(r.Source))
 		return nil
 	case "status":
 		st, err := p.Status(ctx)
@@ -151,15 +153,19 @@ func migrate(ctx context.Context, cfg *config.Config, args []string, out io.Writ
 			if s.State == "applied" {
 				applied = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
 			}
-			name := s.Source.Path
-			if name == "" {
-				name = fmt.Sprintf("%05d (go)", s.Source.Version)
-			}
-			fmt.Fprintf(out, "%-40s %s\n", name, applied)
+			fmt.Fprintf(out, "%-40s %s\n", migrationName(s.Source), applied)
 		}
 		return nil
 	}
 	return fmt.Errorf("unknown migrate command %q (up, down or status)", args[0])
+}
+
+// migrationName is the file of a SQL migration, or the version of one written in Go.
+func migrationName(s *goose.Source) string {
+	if s.Path != "" {
+		return s.Path
+	}
+	return fmt.Sprintf("%05d (Go: River schema)", s.Version)
 }
 
 func seed(ctx context.Context, cfg *config.Config, args []string, out io.Writer) error {
