@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/org"
+	"github.com/fieldops/fieldops/internal/page"
 )
 
 // The org requests carry no rules beyond presence: the org service checks every field
@@ -150,299 +152,104 @@ func orgRooms(in []roomRequest) []org.RoomInput {
 	return out
 }
 
-// orgVersionQuery reads the required ?version= of a DELETE.
-func orgVersionQuery(c *fiber.Ctx) (int, error) {
-	raw := c.Query("version")
-	if raw == "" {
-		return 0, apperr.Invalid("the version is required", apperr.FieldError{Field: "version", Rule: "required", Message: "is required: the version the delete is based on"})
-	}
-	v, err := strconv.Atoi(raw)
-	if err != nil || v < 1 {
-		return 0, apperr.Invalid("bad version", apperr.FieldError{Field: "version", Rule: "type", Message: "must be a whole number from 1"})
-	}
-	return v, nil
+// The converters from requests to the org service's inputs.
+
+func (r *createProjectRequest) toNew() (org.NewProject, error) {
+	id, err := orgUUIDField("id", r.ID)
+	return org.NewProject{ID: id, Code: r.Code, Name: r.Name, City: r.City, Timezone: r.Timezone}, err
 }
 
-// orgCreated answers 201 for a new record, 200 when a retry found it already made.
-func orgCreated(c *fiber.Ctx, v any, isNew bool) error {
-	if isNew {
-		return writeJSON(c, fiber.StatusCreated, v)
+func (r *updateProjectRequest) toPatch() (org.ProjectPatch, error) {
+	return org.ProjectPatch{Version: r.Version, Code: r.Code, Name: r.Name, City: r.City, Timezone: r.Timezone}, nil
+}
+
+func (r *createBuildingRequest) toNew() (org.NewBuilding, error) {
+	id, err := orgUUIDField("id", r.ID)
+	return org.NewBuilding{ID: id, Code: r.Code, Name: r.Name, Floors: r.Floors}, err
+}
+
+func (r *updateBuildingRequest) toPatch() (org.BuildingPatch, error) {
+	return org.BuildingPatch{Version: r.Version, Code: r.Code, Name: r.Name, Floors: r.Floors}, nil
+}
+
+func (r *createUnitTypeRequest) toNew() (org.NewUnitType, error) {
+	id, err := orgUUIDField("id", r.ID)
+	return org.NewUnitType{ID: id, Code: r.Code, Name: r.Name, Rooms: orgRooms(r.Rooms)}, err
+}
+
+func (r *updateUnitTypeRequest) toPatch() (org.UnitTypePatch, error) {
+	return org.UnitTypePatch{Version: r.Version, Code: r.Code, Name: r.Name, Rooms: orgRooms(r.Rooms)}, nil
+}
+
+func (r *createUnitRequest) toNew() (org.NewUnit, error) {
+	id, err := orgUUIDField("id", r.ID)
+	if err != nil {
+		return org.NewUnit{}, err
 	}
-	return writeJSON(c, fiber.StatusOK, v)
+	typeID, err := orgUUIDField("unit_type_id", r.UnitTypeID)
+	return org.NewUnit{ID: id, Number: r.Number, Floor: *r.Floor, UnitTypeID: typeID, HandoverDate: r.HandoverDate}, err
+}
+
+func (r *updateUnitRequest) toPatch() (org.UnitPatch, error) {
+	typeID, err := orgOptionalUUID("unit_type_id", r.UnitTypeID)
+	return org.UnitPatch{
+		Version: r.Version, Number: r.Number, Floor: r.Floor, UnitTypeID: typeID,
+		HandoverDate: org.Optional[string]{Set: r.HandoverDate.Set, Value: r.HandoverDate.Value},
+	}, err
+}
+
+func (r *createZoneRequest) toNew() (org.NewZone, error) {
+	id, err := orgUUIDField("id", r.ID)
+	return org.NewZone{ID: id, Code: r.Code, Name: r.Name, Kind: org.ZoneKind(r.Kind)}, err
+}
+
+func (r *updateZoneRequest) toPatch() (org.ZonePatch, error) {
+	var kind *org.ZoneKind
+	if r.Kind != nil {
+		k := org.ZoneKind(*r.Kind)
+		kind = &k
+	}
+	return org.ZonePatch{Version: r.Version, Code: r.Code, Name: r.Name, Kind: kind}, nil
 }
 
 // registerOrgRoutes adds projects, buildings, unit types, units, zones and the unit import.
 func registerOrgRoutes(authed fiber.Router, s *org.Service) {
-	registerProjectRoutes(authed, s)
-	registerBuildingRoutes(authed, s)
-	registerUnitTypeRoutes(authed, s)
-	registerUnitRoutes(authed, s)
-	registerZoneRoutes(authed, s)
+	authed.Post("/projects", create((*createProjectRequest).toNew, s.CreateProject))
+	authed.Get("/projects", list(s.ListProjects))
+	authed.Get("/projects/:id", getByID(s.GetProject))
+	authed.Patch("/projects/:id", patchByID((*updateProjectRequest).toPatch, s.UpdateProject))
+	authed.Delete("/projects/:id", deleteByID(s.DeleteProject))
+
+	authed.Post("/projects/:project_id/buildings", createIn("project_id", (*createBuildingRequest).toNew, s.CreateBuilding))
+	authed.Get("/projects/:project_id/buildings", listIn("project_id", s.ListBuildings))
+	authed.Get("/buildings/:id", getByID(s.GetBuilding))
+	authed.Patch("/buildings/:id", patchByID((*updateBuildingRequest).toPatch, s.UpdateBuilding))
+	authed.Delete("/buildings/:id", deleteByID(s.DeleteBuilding))
+
+	authed.Post("/projects/:project_id/unit-types", createIn("project_id", (*createUnitTypeRequest).toNew, s.CreateUnitType))
+	authed.Get("/projects/:project_id/unit-types", listIn("project_id", s.ListUnitTypes))
+	authed.Get("/unit-types/:id", getByID(s.GetUnitType))
+	authed.Patch("/unit-types/:id", patchByID((*updateUnitTypeRequest).toPatch, s.UpdateUnitType))
+	authed.Delete("/unit-types/:id", deleteByID(s.DeleteUnitType))
+
+	authed.Post("/buildings/:building_id/units", createIn("building_id", (*createUnitRequest).toNew, s.CreateUnit))
+	authed.Get("/buildings/:building_id/units", listIn("building_id", s.ListBuildingUnits))
+	authed.Get("/projects/:project_id/units", listProjectUnits(s))
+	authed.Post("/projects/:project_id/units/import", importUnits(s))
+	authed.Get("/units/:id", getByID(s.GetUnit))
+	authed.Patch("/units/:id", patchByID((*updateUnitRequest).toPatch, s.UpdateUnit))
+	authed.Delete("/units/:id", deleteByID(s.DeleteUnit))
+
+	authed.Post("/projects/:project_id/zones", createIn("project_id", (*createZoneRequest).toNew, s.CreateZone))
+	authed.Get("/projects/:project_id/zones", listIn("project_id", s.ListZones))
+	authed.Get("/zones/:id", getByID(s.GetZone))
+	authed.Patch("/zones/:id", patchByID((*updateZoneRequest).toPatch, s.UpdateZone))
+	authed.Delete("/zones/:id", deleteByID(s.DeleteZone))
 }
 
-func registerProjectRoutes(authed fiber.Router, s *org.Service) {
-	authed.Post("/projects", func(c *fiber.Ctx) error {
-		var req createProjectRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		id, err := orgUUIDField("id", req.ID)
-		if err != nil {
-			return err
-		}
-		p, isNew, err := s.CreateProject(c.UserContext(), org.NewProject{ID: id, Code: req.Code, Name: req.Name, City: req.City, Timezone: req.Timezone})
-		if err != nil {
-			return err
-		}
-		return orgCreated(c, p, isNew)
-	})
-	authed.Get("/projects", func(c *fiber.Ctx) error {
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListProjects(c.UserContext(), req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Get("/projects/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		p, err := s.GetProject(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Patch("/projects/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		var req updateProjectRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		p, err := s.UpdateProject(c.UserContext(), id, org.ProjectPatch{Version: req.Version, Code: req.Code, Name: req.Name, City: req.City, Timezone: req.Timezone})
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Delete("/projects/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		version, err := orgVersionQuery(c)
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteProject(c.UserContext(), id, version); err != nil {
-			return err
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
-}
-
-func registerBuildingRoutes(authed fiber.Router, s *org.Service) {
-	authed.Post("/projects/:project_id/buildings", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		var req createBuildingRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		id, err := orgUUIDField("id", req.ID)
-		if err != nil {
-			return err
-		}
-		b, isNew, err := s.CreateBuilding(c.UserContext(), projectID, org.NewBuilding{ID: id, Code: req.Code, Name: req.Name, Floors: req.Floors})
-		if err != nil {
-			return err
-		}
-		return orgCreated(c, b, isNew)
-	})
-	authed.Get("/projects/:project_id/buildings", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListBuildings(c.UserContext(), projectID, req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Get("/buildings/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		b, err := s.GetBuilding(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, b)
-	})
-	authed.Patch("/buildings/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		var req updateBuildingRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		b, err := s.UpdateBuilding(c.UserContext(), id, org.BuildingPatch{Version: req.Version, Code: req.Code, Name: req.Name, Floors: req.Floors})
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, b)
-	})
-	authed.Delete("/buildings/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		version, err := orgVersionQuery(c)
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteBuilding(c.UserContext(), id, version); err != nil {
-			return err
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
-}
-
-func registerUnitTypeRoutes(authed fiber.Router, s *org.Service) {
-	authed.Post("/projects/:project_id/unit-types", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		var req createUnitTypeRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		id, err := orgUUIDField("id", req.ID)
-		if err != nil {
-			return err
-		}
-		t, isNew, err := s.CreateUnitType(c.UserContext(), projectID, org.NewUnitType{ID: id, Code: req.Code, Name: req.Name, Rooms: orgRooms(req.Rooms)})
-		if err != nil {
-			return err
-		}
-		return orgCreated(c, t, isNew)
-	})
-	authed.Get("/projects/:project_id/unit-types", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListUnitTypes(c.UserContext(), projectID, req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Get("/unit-types/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		t, err := s.GetUnitType(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, t)
-	})
-	authed.Patch("/unit-types/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		var req updateUnitTypeRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		t, err := s.UpdateUnitType(c.UserContext(), id, org.UnitTypePatch{Version: req.Version, Code: req.Code, Name: req.Name, Rooms: orgRooms(req.Rooms)})
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, t)
-	})
-	authed.Delete("/unit-types/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		version, err := orgVersionQuery(c)
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteUnitType(c.UserContext(), id, version); err != nil {
-			return err
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
-}
-
-func registerUnitRoutes(authed fiber.Router, s *org.Service) {
-	authed.Post("/buildings/:building_id/units", func(c *fiber.Ctx) error {
-		buildingID, err := uuidParam(c, "building_id")
-		if err != nil {
-			return err
-		}
-		var req createUnitRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		id, err := orgUUIDField("id", req.ID)
-		if err != nil {
-			return err
-		}
-		typeID, err := orgUUIDField("unit_type_id", req.UnitTypeID)
-		if err != nil {
-			return err
-		}
-		u, isNew, err := s.CreateUnit(c.UserContext(), buildingID, org.NewUnit{ID: id, Number: req.Number, Floor: *req.Floor, UnitTypeID: typeID, HandoverDate: req.HandoverDate})
-		if err != nil {
-			return err
-		}
-		return orgCreated(c, u, isNew)
-	})
-	authed.Get("/buildings/:building_id/units", func(c *fiber.Ctx) error {
-		buildingID, err := uuidParam(c, "building_id")
-		if err != nil {
-			return err
-		}
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListBuildingUnits(c.UserContext(), buildingID, req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Get("/projects/:project_id/units", func(c *fiber.Ctx) error {
+// listProjectUnits answers GET /projects/:project_id/units?building_id=&floor=.
+func listProjectUnits(s *org.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
 		projectID, err := uuidParam(c, "project_id")
 		if err != nil {
 			return err
@@ -462,17 +269,15 @@ func registerUnitRoutes(authed fiber.Router, s *org.Service) {
 			}
 			f.Floor = &floor
 		}
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListUnits(c.UserContext(), f, req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Post("/projects/:project_id/units/import", func(c *fiber.Ctx) error {
+		return list(func(ctx context.Context, req page.Request) (page.Page[org.Unit], error) {
+			return s.ListUnits(ctx, f, req)
+		})(c)
+	}
+}
+
+// importUnits answers POST /projects/:project_id/units/import with a CSV body.
+func importUnits(s *org.Service) fiber.Handler {
+	return func(c *fiber.Ctx) error {
 		projectID, err := uuidParam(c, "project_id")
 		if err != nil {
 			return err
@@ -487,134 +292,5 @@ func registerUnitRoutes(authed fiber.Router, s *org.Service) {
 			return err
 		}
 		return writeJSON(c, fiber.StatusOK, res)
-	})
-	authed.Get("/units/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		u, err := s.GetUnit(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, u)
-	})
-	authed.Patch("/units/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		var req updateUnitRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		typeID, err := orgOptionalUUID("unit_type_id", req.UnitTypeID)
-		if err != nil {
-			return err
-		}
-		u, err := s.UpdateUnit(c.UserContext(), id, org.UnitPatch{
-			Version: req.Version, Number: req.Number, Floor: req.Floor, UnitTypeID: typeID,
-			HandoverDate: org.Optional[string]{Set: req.HandoverDate.Set, Value: req.HandoverDate.Value},
-		})
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, u)
-	})
-	authed.Delete("/units/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		version, err := orgVersionQuery(c)
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteUnit(c.UserContext(), id, version); err != nil {
-			return err
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
-}
-
-func registerZoneRoutes(authed fiber.Router, s *org.Service) {
-	authed.Post("/projects/:project_id/zones", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		var req createZoneRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		id, err := orgUUIDField("id", req.ID)
-		if err != nil {
-			return err
-		}
-		z, isNew, err := s.CreateZone(c.UserContext(), projectID, org.NewZone{ID: id, Code: req.Code, Name: req.Name, Kind: org.ZoneKind(req.Kind)})
-		if err != nil {
-			return err
-		}
-		return orgCreated(c, z, isNew)
-	})
-	authed.Get("/projects/:project_id/zones", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListZones(c.UserContext(), projectID, req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Get("/zones/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		z, err := s.GetZone(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, z)
-	})
-	authed.Patch("/zones/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		var req updateZoneRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		var kind *org.ZoneKind
-		if req.Kind != nil {
-			k := org.ZoneKind(*req.Kind)
-			kind = &k
-		}
-		z, err := s.UpdateZone(c.UserContext(), id, org.ZonePatch{Version: req.Version, Code: req.Code, Name: req.Name, Kind: kind})
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, z)
-	})
-	authed.Delete("/zones/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		version, err := orgVersionQuery(c)
-		if err != nil {
-			return err
-		}
-		if err := s.DeleteZone(c.UserContext(), id, version); err != nil {
-			return err
-		}
-		return c.SendStatus(fiber.StatusNoContent)
-	})
+	}
 }

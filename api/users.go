@@ -32,84 +32,26 @@ type memberRolesRequest struct {
 	Roles []authz.Role `json:"roles" validate:"required,min=1,max=5,unique,dive,oneof=admin supervisor ambassador engineer guard"`
 }
 
+func (r *createUserRequest) toNew() (auth.CreateUserInput, error) {
+	return auth.CreateUserInput{ID: r.ID, DisplayName: r.DisplayName, Username: r.Username, Phone: r.Phone,
+		Password: r.Password, Locale: r.Locale, OrgAdmin: r.OrgAdmin}, nil
+}
+
+func (r *updateUserRequest) toPatch() (auth.UpdateUserInput, error) {
+	return auth.UpdateUserInput{Version: r.Version, DisplayName: r.DisplayName, Phone: r.Phone, Locale: r.Locale,
+		Password: r.Password, Disabled: r.Disabled}, nil
+}
+
 // registerUserRoutes adds user administration and project memberships.
 func registerUserRoutes(authed fiber.Router, s *auth.Service) {
-	authed.Post("/users", func(c *fiber.Ctx) error {
-		var req createUserRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		u, created, err := s.CreateUser(c.UserContext(), auth.CreateUserInput{ID: req.ID, DisplayName: req.DisplayName,
-			Username: req.Username, Phone: req.Phone, Password: req.Password, Locale: req.Locale, OrgAdmin: req.OrgAdmin})
-		if err != nil {
-			return err
-		}
-		status := fiber.StatusCreated
-		if !created {
-			status = fiber.StatusOK
-		}
-		return writeJSON(c, status, u)
-	})
-	authed.Get("/users", func(c *fiber.Ctx) error {
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListUsers(c.UserContext(), req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
-	authed.Get("/users/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		u, err := s.GetUser(c.UserContext(), id)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, u)
-	})
-	authed.Patch("/users/:id", func(c *fiber.Ctx) error {
-		id, err := uuidParam(c, "id")
-		if err != nil {
-			return err
-		}
-		var req updateUserRequest
-		if err := bindJSON(c, &req); err != nil {
-			return err
-		}
-		u, err := s.UpdateUser(c.UserContext(), id, auth.UpdateUserInput{Version: req.Version, DisplayName: req.DisplayName,
-			Phone: req.Phone, Locale: req.Locale, Password: req.Password, Disabled: req.Disabled})
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, u)
-	})
+	authed.Post("/users", create((*createUserRequest).toNew, s.CreateUser))
+	authed.Get("/users", list(s.ListUsers))
+	authed.Get("/users/:id", getByID(s.GetUser))
+	authed.Patch("/users/:id", patchByID((*updateUserRequest).toPatch, s.UpdateUser))
 
-	authed.Get("/projects/:project_id/members", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		req, err := pageRequest(c)
-		if err != nil {
-			return err
-		}
-		p, err := s.ListMembers(c.UserContext(), projectID, req)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, fiber.StatusOK, p)
-	})
+	authed.Get("/projects/:project_id/members", listIn("project_id", s.ListMembers))
 	authed.Put("/projects/:project_id/members/:user_id", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		userID, err := uuidParam(c, "user_id")
+		projectID, userID, err := memberParams(c)
 		if err != nil {
 			return err
 		}
@@ -124,11 +66,7 @@ func registerUserRoutes(authed fiber.Router, s *auth.Service) {
 		return writeJSON(c, fiber.StatusOK, m)
 	})
 	authed.Delete("/projects/:project_id/members/:user_id", func(c *fiber.Ctx) error {
-		projectID, err := uuidParam(c, "project_id")
-		if err != nil {
-			return err
-		}
-		userID, err := uuidParam(c, "user_id")
+		projectID, userID, err := memberParams(c)
 		if err != nil {
 			return err
 		}
@@ -137,4 +75,17 @@ func registerUserRoutes(authed fiber.Router, s *auth.Service) {
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	})
+}
+
+// memberParams reads the project and user ids of a membership's path.
+func memberParams(c *fiber.Ctx) (projectID, userID uuid.UUID, _ error) {
+	projectID, err := uuidParam(c, "project_id")
+	if err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	userID, err = uuidParam(c, "user_id")
+	if err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	return projectID, userID, nil
 }

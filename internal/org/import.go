@@ -232,7 +232,7 @@ func csvProblem(err error) string {
 // transaction: new units created, existing ones (same building and number) updated
 // when they differ.
 func (s *Service) ImportUnits(ctx context.Context, projectID uuid.UUID, r io.Reader) (*ImportResult, error) {
-	if _, err := s.projectFor(ctx, projectID, NoLock, authz.RoleAdmin); err != nil {
+	if _, err := s.projects.load(ctx, projectID, NoLock, authz.RoleAdmin); err != nil {
 		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
@@ -251,7 +251,7 @@ func (s *Service) ImportUnits(ctx context.Context, projectID uuid.UUID, r io.Rea
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		// Imports of one project run one at a time (the project row is locked), and the
 		// share locks keep buildings and unit types from changing under the import.
-		if _, err := s.projectFor(ctx, projectID, ForUpdate, authz.RoleAdmin); err != nil {
+		if _, err := s.projects.load(ctx, projectID, ForUpdate, authz.RoleAdmin); err != nil {
 			return err
 		}
 		buildings, err := s.store.BuildingsOfProject(ctx, projectID, ForShare)

@@ -45,32 +45,21 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject) (_ *Project,
 	if err := want.check(); err != nil {
 		return nil, false, err
 	}
-	var out *Project
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		out, created, err = createOnce(ctx, in.ID,
-			func(ctx context.Context, id uuid.UUID) (*Project, error) { return s.store.GetProject(ctx, id, NoLock) },
-			func(cur *Project) (bool, bool) {
-				visible := cur.OrganizationID == caller.OrganizationID
-				return visible && cur.Code == want.Code && cur.Name == want.Name && cur.City == want.City && cur.Timezone == want.Timezone, visible
-			},
-			func(ctx context.Context) (*Project, error) {
-				id, err := newID(in.ID)
-				if err != nil {
-					return nil, err
-				}
-				p := want
-				p.ID = id
-				return s.store.InsertProject(ctx, &p)
-			})
-		return err
-	})
-	return out, created, err
+	return createOnce(ctx, s.tx, s.projects, in.ID, nil,
+		func(cur *Project) (bool, bool) {
+			visible := cur.OrganizationID == caller.OrganizationID
+			return visible && cur.Code == want.Code && cur.Name == want.Name && cur.City == want.City && cur.Timezone == want.Timezone, visible
+		},
+		func(ctx context.Context, id uuid.UUID) (*Project, error) {
+			p := want
+			p.ID = id
+			return s.store.InsertProject(ctx, &p)
+		})
 }
 
 // GetProject returns a project the caller belongs to.
 func (s *Service) GetProject(ctx context.Context, id uuid.UUID) (*Project, error) {
-	return s.projectFor(ctx, id, NoLock)
+	return s.projects.load(ctx, id, NoLock)
 }
 
 // ListProjects lists the projects the caller belongs to, in id order.
@@ -88,59 +77,38 @@ func (s *Service) ListProjects(ctx context.Context, req page.Request) (page.Page
 
 // UpdateProject changes a project (project admins).
 func (s *Service) UpdateProject(ctx context.Context, id uuid.UUID, in ProjectPatch) (*Project, error) {
-	if err := requireVersion(in.Version); err != nil {
-		return nil, err
-	}
-	var out *Project
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.projectFor(ctx, id, ForUpdate, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, cur.Version, cur); err != nil {
-			return err
-		}
-		next := *cur
-		setTrimmed(&next.Code, in.Code)
-		setTrimmed(&next.Name, in.Name)
-		setTrimmed(&next.City, in.City)
-		setTrimmed(&next.Timezone, in.Timezone)
-		if err := next.check(); err != nil {
-			return err
-		}
-		if next == *cur {
-			out = cur
-			return nil
-		}
-		out, err = s.store.UpdateProject(ctx, &next)
-		return staleOr(ctx, err, func(ctx context.Context) (*Project, error) { return s.store.GetProject(ctx, id, NoLock) })
-	})
-	return out, err
+	return update(ctx, s.tx, s.projects, id, in.Version,
+		func(_ context.Context, cur *Project) (*Project, error) {
+			next := *cur
+			setTrimmed(&next.Code, in.Code)
+			setTrimmed(&next.Name, in.Name)
+			setTrimmed(&next.City, in.City)
+			setTrimmed(&next.Timezone, in.Timezone)
+			if err := next.check(); err != nil {
+				return nil, err
+			}
+			if next == *cur {
+				return cur, nil
+			}
+			return &next, nil
+		},
+		s.store.UpdateProject)
 }
 
 // DeleteProject soft-deletes a project that no longer has buildings, unit types or zones.
 func (s *Service) DeleteProject(ctx context.Context, id uuid.UUID, version int) error {
-	if err := requireVersion(version); err != nil {
-		return err
-	}
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.projectFor(ctx, id, ForUpdate, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(version, cur.Version, cur); err != nil {
-			return err
-		}
-		inUse, err := s.store.ProjectInUse(ctx, id)
-		if err != nil {
-			return err
-		}
-		if inUse {
-			return apperr.Conflict("project-not-empty", "the project still has buildings, unit types or zones; delete them first", nil)
-		}
-		err = s.store.DeleteProject(ctx, id, version)
-		return staleOr(ctx, err, func(ctx context.Context) (*Project, error) { return s.store.GetProject(ctx, id, NoLock) })
-	})
+	return remove(ctx, s.tx, s.projects, id, version,
+		func(ctx context.Context) error {
+			inUse, err := s.store.ProjectInUse(ctx, id)
+			if err != nil {
+				return err
+			}
+			if inUse {
+				return apperr.Conflict("project-not-empty", "the project still has buildings, unit types or zones; delete them first", nil)
+			}
+			return nil
+		},
+		s.store.DeleteProject)
 }
 
 // setTrimmed sets *dst to the trimmed value of v when the patch names it.

@@ -53,65 +53,45 @@ func trimmedPtr(v *string) *string {
 
 // CreateUnit adds a unit to a building (project admins); the unit takes the building's project.
 func (s *Service) CreateUnit(ctx context.Context, buildingID uuid.UUID, in NewUnit) (_ *Unit, created bool, _ error) {
-	var out *Unit
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		b, err := s.buildingFor(ctx, buildingID, ForShare, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		want := Unit{
-			ProjectID:    b.ProjectID,
-			BuildingID:   b.ID,
-			UnitTypeID:   in.UnitTypeID,
-			Number:       strings.TrimSpace(in.Number),
-			Floor:        in.Floor,
-			HandoverDate: trimmedPtr(in.HandoverDate),
-		}
-		var c checker
-		checkClientID(&c, in.ID)
-		if err := s.checkUnit(ctx, &want, b, &c); err != nil {
-			return err
-		}
-		out, created, err = createOnce(ctx, in.ID,
-			func(ctx context.Context, id uuid.UUID) (*Unit, error) { return s.store.GetUnit(ctx, id, NoLock) },
-			func(cur *Unit) (bool, bool) {
-				return cur.BuildingID == want.BuildingID && cur.Number == want.Number && cur.Floor == want.Floor &&
-						sameUUID(cur.UnitTypeID, want.UnitTypeID) && sameString(cur.HandoverDate, want.HandoverDate),
-					visibleTo(ctx, cur.ProjectID)
-			},
-			func(ctx context.Context) (*Unit, error) {
-				id, err := newID(in.ID)
-				if err != nil {
-					return nil, err
-				}
-				u := want
-				u.ID = id
-				return s.store.InsertUnit(ctx, &u)
-			})
-		return err
-	})
-	return out, created, err
-}
-
-func (s *Service) unitFor(ctx context.Context, id uuid.UUID, lock Lock, roles ...authz.Role) (*Unit, error) {
-	u, err := s.store.GetUnit(ctx, id, lock)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := authz.Require(ctx, "unit", u.ProjectID, roles...); err != nil {
-		return nil, err
-	}
-	return u, nil
+	var want Unit // set by the check, once the building is known
+	return createOnce(ctx, s.tx, s.units, in.ID,
+		func(ctx context.Context) error {
+			b, err := s.buildings.load(ctx, buildingID, ForShare, authz.RoleAdmin)
+			if err != nil {
+				return err
+			}
+			want = Unit{
+				ProjectID:    b.ProjectID,
+				BuildingID:   b.ID,
+				UnitTypeID:   in.UnitTypeID,
+				Number:       strings.TrimSpace(in.Number),
+				Floor:        in.Floor,
+				HandoverDate: trimmedPtr(in.HandoverDate),
+			}
+			var c checker
+			checkClientID(&c, in.ID)
+			return s.checkUnit(ctx, &want, b, &c)
+		},
+		func(cur *Unit) (bool, bool) {
+			return cur.BuildingID == want.BuildingID && cur.Number == want.Number && cur.Floor == want.Floor &&
+					sameUUID(cur.UnitTypeID, want.UnitTypeID) && sameString(cur.HandoverDate, want.HandoverDate),
+				visibleTo(ctx, cur.ProjectID)
+		},
+		func(ctx context.Context, id uuid.UUID) (*Unit, error) {
+			u := want
+			u.ID = id
+			return s.store.InsertUnit(ctx, &u)
+		})
 }
 
 // GetUnit returns a unit of one of the caller's projects.
 func (s *Service) GetUnit(ctx context.Context, id uuid.UUID) (*Unit, error) {
-	return s.unitFor(ctx, id, NoLock)
+	return s.units.load(ctx, id, NoLock)
 }
 
 // ListBuildingUnits lists a building's units in id order.
 func (s *Service) ListBuildingUnits(ctx context.Context, buildingID uuid.UUID, req page.Request) (page.Page[Unit], error) {
-	b, err := s.buildingFor(ctx, buildingID, NoLock)
+	b, err := s.buildings.load(ctx, buildingID, NoLock)
 	if err != nil {
 		return page.Page[Unit]{}, err
 	}
@@ -120,7 +100,7 @@ func (s *Service) ListBuildingUnits(ctx context.Context, buildingID uuid.UUID, r
 
 // ListUnits lists a project's units in id order, optionally of one building or floor.
 func (s *Service) ListUnits(ctx context.Context, f UnitFilter, req page.Request) (page.Page[Unit], error) {
-	if _, err := s.projectFor(ctx, f.ProjectID, NoLock); err != nil {
+	if _, err := s.projects.load(ctx, f.ProjectID, NoLock); err != nil {
 		return page.Page[Unit]{}, err
 	}
 	return s.store.ListUnits(ctx, f, req)
@@ -128,61 +108,36 @@ func (s *Service) ListUnits(ctx context.Context, f UnitFilter, req page.Request)
 
 // UpdateUnit changes a unit; it stays in its building.
 func (s *Service) UpdateUnit(ctx context.Context, id uuid.UUID, in UnitPatch) (*Unit, error) {
-	if err := requireVersion(in.Version); err != nil {
-		return nil, err
-	}
-	var out *Unit
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.unitFor(ctx, id, ForUpdate, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, cur.Version, cur); err != nil {
-			return err
-		}
-		b, err := s.store.GetBuilding(ctx, cur.BuildingID, ForShare)
-		if err != nil {
-			return err
-		}
-		next := *cur
-		setTrimmed(&next.Number, in.Number)
-		if in.Floor != nil {
-			next.Floor = *in.Floor
-		}
-		if in.UnitTypeID.Set {
-			next.UnitTypeID = in.UnitTypeID.Value
-		}
-		if in.HandoverDate.Set {
-			next.HandoverDate = trimmedPtr(in.HandoverDate.Value)
-		}
-		if err := s.checkUnit(ctx, &next, b, &checker{}); err != nil {
-			return err
-		}
-		if next.Number == cur.Number && next.Floor == cur.Floor &&
-			sameUUID(next.UnitTypeID, cur.UnitTypeID) && sameString(next.HandoverDate, cur.HandoverDate) {
-			out = cur
-			return nil
-		}
-		out, err = s.store.UpdateUnit(ctx, &next)
-		return staleOr(ctx, err, func(ctx context.Context) (*Unit, error) { return s.store.GetUnit(ctx, id, NoLock) })
-	})
-	return out, err
+	return update(ctx, s.tx, s.units, id, in.Version,
+		func(ctx context.Context, cur *Unit) (*Unit, error) {
+			b, err := s.store.GetBuilding(ctx, cur.BuildingID, ForShare)
+			if err != nil {
+				return nil, err
+			}
+			next := *cur
+			setTrimmed(&next.Number, in.Number)
+			if in.Floor != nil {
+				next.Floor = *in.Floor
+			}
+			if in.UnitTypeID.Set {
+				next.UnitTypeID = in.UnitTypeID.Value
+			}
+			if in.HandoverDate.Set {
+				next.HandoverDate = trimmedPtr(in.HandoverDate.Value)
+			}
+			if err := s.checkUnit(ctx, &next, b, &checker{}); err != nil {
+				return nil, err
+			}
+			if next.Number == cur.Number && next.Floor == cur.Floor &&
+				sameUUID(next.UnitTypeID, cur.UnitTypeID) && sameString(next.HandoverDate, cur.HandoverDate) {
+				return cur, nil
+			}
+			return &next, nil
+		},
+		s.store.UpdateUnit)
 }
 
 // DeleteUnit soft-deletes a unit.
 func (s *Service) DeleteUnit(ctx context.Context, id uuid.UUID, version int) error {
-	if err := requireVersion(version); err != nil {
-		return err
-	}
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.unitFor(ctx, id, ForUpdate, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(version, cur.Version, cur); err != nil {
-			return err
-		}
-		err = s.store.DeleteUnit(ctx, id, version)
-		return staleOr(ctx, err, func(ctx context.Context) (*Unit, error) { return s.store.GetUnit(ctx, id, NoLock) })
-	})
+	return remove(ctx, s.tx, s.units, id, version, nil, s.store.DeleteUnit)
 }

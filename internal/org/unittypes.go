@@ -73,134 +73,87 @@ func sameRooms(rooms []Room, in []RoomInput) bool {
 // CreateUnitType adds a unit type with its rooms to a project (project admins).
 func (s *Service) CreateUnitType(ctx context.Context, projectID uuid.UUID, in NewUnitType) (_ *UnitType, created bool, _ error) {
 	code, name, rooms := strings.TrimSpace(in.Code), strings.TrimSpace(in.Name), trimRooms(in.Rooms)
-	var out *UnitType
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		if _, err := s.projectFor(ctx, projectID, ForShare, authz.RoleAdmin); err != nil {
-			return err
-		}
-		var c checker
-		checkClientID(&c, in.ID)
-		c.code("code", code)
-		c.name("name", name)
-		checkRooms(&c, rooms)
-		if err := c.err(); err != nil {
-			return err
-		}
-		var err error
-		out, created, err = createOnce(ctx, in.ID,
-			func(ctx context.Context, id uuid.UUID) (*UnitType, error) {
-				return s.store.GetUnitType(ctx, id, NoLock)
-			},
-			func(cur *UnitType) (bool, bool) {
-				return cur.ProjectID == projectID && cur.Code == code && cur.Name == name && sameRooms(cur.Rooms, rooms),
-					visibleTo(ctx, cur.ProjectID)
-			},
-			func(ctx context.Context) (*UnitType, error) {
-				id, err := newID(in.ID)
-				if err != nil {
-					return nil, err
-				}
-				rs, err := roomsFor(rooms, nil)
-				if err != nil {
-					return nil, err
-				}
-				return s.store.InsertUnitType(ctx, &UnitType{ID: id, ProjectID: projectID, Code: code, Name: name, Rooms: rs})
-			})
-		return err
-	})
-	return out, created, err
-}
-
-func (s *Service) unitTypeFor(ctx context.Context, id uuid.UUID, lock Lock, roles ...authz.Role) (*UnitType, error) {
-	t, err := s.store.GetUnitType(ctx, id, lock)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := authz.Require(ctx, "unit type", t.ProjectID, roles...); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return createOnce(ctx, s.tx, s.unitTypes, in.ID,
+		func(ctx context.Context) error {
+			if _, err := s.projects.load(ctx, projectID, ForShare, authz.RoleAdmin); err != nil {
+				return err
+			}
+			var c checker
+			checkClientID(&c, in.ID)
+			c.code("code", code)
+			c.name("name", name)
+			checkRooms(&c, rooms)
+			return c.err()
+		},
+		func(cur *UnitType) (bool, bool) {
+			return cur.ProjectID == projectID && cur.Code == code && cur.Name == name && sameRooms(cur.Rooms, rooms),
+				visibleTo(ctx, cur.ProjectID)
+		},
+		func(ctx context.Context, id uuid.UUID) (*UnitType, error) {
+			rs, err := roomsFor(rooms, nil)
+			if err != nil {
+				return nil, err
+			}
+			return s.store.InsertUnitType(ctx, &UnitType{ID: id, ProjectID: projectID, Code: code, Name: name, Rooms: rs})
+		})
 }
 
 // GetUnitType returns a unit type with its rooms.
 func (s *Service) GetUnitType(ctx context.Context, id uuid.UUID) (*UnitType, error) {
-	return s.unitTypeFor(ctx, id, NoLock)
+	return s.unitTypes.load(ctx, id, NoLock)
 }
 
 // ListUnitTypes lists a project's unit types with their rooms, in id order.
 func (s *Service) ListUnitTypes(ctx context.Context, projectID uuid.UUID, req page.Request) (page.Page[UnitType], error) {
-	if _, err := s.projectFor(ctx, projectID, NoLock); err != nil {
-		return page.Page[UnitType]{}, err
-	}
-	return s.store.ListUnitTypes(ctx, projectID, req)
+	return listOfProject(ctx, s.projects, projectID, req, s.store.ListUnitTypes)
 }
 
 // UpdateUnitType changes a unit type. Rooms, when given, replace the list: rooms keep
 // their id while their code stays, take the new order, and the others are removed.
 func (s *Service) UpdateUnitType(ctx context.Context, id uuid.UUID, in UnitTypePatch) (*UnitType, error) {
-	if err := requireVersion(in.Version); err != nil {
-		return nil, err
-	}
-	var out *UnitType
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.unitTypeFor(ctx, id, ForUpdate, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(in.Version, cur.Version, cur); err != nil {
-			return err
-		}
-		next := *cur
-		setTrimmed(&next.Code, in.Code)
-		setTrimmed(&next.Name, in.Name)
-		var c checker
-		c.code("code", next.Code)
-		c.name("name", next.Name)
-		roomsChanged := false
-		if in.Rooms != nil {
-			rooms := trimRooms(in.Rooms)
-			checkRooms(&c, rooms)
-			if len(c.errs) == 0 && !sameRooms(cur.Rooms, rooms) {
-				roomsChanged = true
-				if next.Rooms, err = roomsFor(rooms, cur.Rooms); err != nil {
-					return err
+	return update(ctx, s.tx, s.unitTypes, id, in.Version,
+		func(_ context.Context, cur *UnitType) (*UnitType, error) {
+			next := *cur
+			setTrimmed(&next.Code, in.Code)
+			setTrimmed(&next.Name, in.Name)
+			var c checker
+			c.code("code", next.Code)
+			c.name("name", next.Name)
+			roomsChanged := false
+			if in.Rooms != nil {
+				rooms := trimRooms(in.Rooms)
+				checkRooms(&c, rooms)
+				if len(c.errs) == 0 && !sameRooms(cur.Rooms, rooms) {
+					roomsChanged = true
+					var err error
+					if next.Rooms, err = roomsFor(rooms, cur.Rooms); err != nil {
+						return nil, err
+					}
 				}
 			}
-		}
-		if err := c.err(); err != nil {
-			return err
-		}
-		if !roomsChanged && next.Code == cur.Code && next.Name == cur.Name {
-			out = cur
-			return nil
-		}
-		out, err = s.store.UpdateUnitType(ctx, &next)
-		return staleOr(ctx, err, func(ctx context.Context) (*UnitType, error) { return s.store.GetUnitType(ctx, id, NoLock) })
-	})
-	return out, err
+			if err := c.err(); err != nil {
+				return nil, err
+			}
+			if !roomsChanged && next.Code == cur.Code && next.Name == cur.Name {
+				return cur, nil
+			}
+			return &next, nil
+		},
+		s.store.UpdateUnitType)
 }
 
 // DeleteUnitType soft-deletes a unit type no live unit uses.
 func (s *Service) DeleteUnitType(ctx context.Context, id uuid.UUID, version int) error {
-	if err := requireVersion(version); err != nil {
-		return err
-	}
-	return s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.unitTypeFor(ctx, id, ForUpdate, authz.RoleAdmin)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(version, cur.Version, cur); err != nil {
-			return err
-		}
-		inUse, err := s.store.UnitTypeInUse(ctx, id)
-		if err != nil {
-			return err
-		}
-		if inUse {
-			return apperr.Conflict("unit-type-in-use", "units still use this unit type; change or delete them first", nil)
-		}
-		err = s.store.DeleteUnitType(ctx, id, version)
-		return staleOr(ctx, err, func(ctx context.Context) (*UnitType, error) { return s.store.GetUnitType(ctx, id, NoLock) })
-	})
+	return remove(ctx, s.tx, s.unitTypes, id, version,
+		func(ctx context.Context) error {
+			inUse, err := s.store.UnitTypeInUse(ctx, id)
+			if err != nil {
+				return err
+			}
+			if inUse {
+				return apperr.Conflict("unit-type-in-use", "units still use this unit type; change or delete them first", nil)
+			}
+			return nil
+		},
+		s.store.DeleteUnitType)
 }

@@ -64,17 +64,27 @@ func withLock(q *gorm.DB, lock org.Lock) *gorm.DB {
 	return q
 }
 
+// insertRow inserts row and returns the record as stored.
+func insertRow[R, T any](ctx context.Context, db *DB, row *R, toDomain func(*R) T, what string) (*T, error) {
+	if err := db.Gorm(ctx).Clauses(clause.Returning{}).Create(row).Error; err != nil {
+		return nil, orgError(err, what)
+	}
+	out := toDomain(row)
+	return &out, nil
+}
+
 // getLive reads the live row with id.
-func getLive[R any](ctx context.Context, db *DB, id uuid.UUID, lock org.Lock, what string) (*R, error) {
+func getLive[R, T any](ctx context.Context, db *DB, id uuid.UUID, lock org.Lock, toDomain func(*R) T, what string) (*T, error) {
 	var row R
 	err := withLock(db.Gorm(ctx), lock).Where("id = ? AND deleted_at IS NULL", id).Take(&row).Error
 	if err != nil {
 		return nil, orgError(err, what)
 	}
-	return &row, nil
+	out := toDomain(&row)
+	return &out, nil
 }
 
-// listPage reads one keyset page of q's live rows and converts them.
+// listPage reads one keyset page of q's live rows.
 func listPage[R, T any](q *gorm.DB, req page.Request, toDomain func(*R) T, id func(T) uuid.UUID) (page.Page[T], error) {
 	q = q.Where("deleted_at IS NULL")
 	if req.After != uuid.Nil {
@@ -84,27 +94,43 @@ func listPage[R, T any](q *gorm.DB, req page.Request, toDomain func(*R) T, id fu
 	if err := q.Order("id").Limit(req.Limit + 1).Find(&rows).Error; err != nil {
 		return page.Page[T]{}, Translate(err)
 	}
-	items := make([]T, len(rows))
-	for i := range rows {
-		items[i] = toDomain(&rows[i])
-	}
-	return page.Build(items, req.Limit, id), nil
+	return page.Build(convertRows(rows, toDomain), req.Limit, id), nil
 }
 
-// updateLive writes fields to the row with id and version, raising the version, and
-// reads the row back into dst; org.ErrStale when no such row.
-func updateLive(ctx context.Context, db *DB, dst any, id uuid.UUID, version int, fields map[string]any, what string) error {
+// liveOfProject reads every live row of a project in id order, locked as asked.
+func liveOfProject[R, T any](ctx context.Context, db *DB, projectID uuid.UUID, lock org.Lock, toDomain func(*R) T) ([]T, error) {
+	var rows []R
+	err := withLock(db.Gorm(ctx), lock).Where("project_id = ? AND deleted_at IS NULL", projectID).Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, Translate(err)
+	}
+	return convertRows(rows, toDomain), nil
+}
+
+func convertRows[R, T any](rows []R, toDomain func(*R) T) []T {
+	out := make([]T, len(rows))
+	for i := range rows {
+		out[i] = toDomain(&rows[i])
+	}
+	return out
+}
+
+// updateLive writes fields to the live row with id and version, raising the version,
+// and returns the record as stored; org.ErrStale when no such row.
+func updateLive[R, T any](ctx context.Context, db *DB, id uuid.UUID, version int, fields map[string]any, toDomain func(*R) T, what string) (*T, error) {
+	var row R
 	fields["version"] = gorm.Expr("version + 1")
-	res := db.Gorm(ctx).Model(dst).Clauses(clause.Returning{}).
+	res := db.Gorm(ctx).Model(&row).Clauses(clause.Returning{}).
 		Where("id = ? AND version = ? AND deleted_at IS NULL", id, version).
 		Updates(fields)
 	if res.Error != nil {
-		return orgError(res.Error, what)
+		return nil, orgError(res.Error, what)
 	}
 	if res.RowsAffected == 0 {
-		return org.ErrStale
+		return nil, org.ErrStale
 	}
-	return nil
+	out := toDomain(&row)
+	return &out, nil
 }
 
 // softDelete marks the row deleted and raises its version; org.ErrStale when the
@@ -158,21 +184,12 @@ func projectID(p org.Project) uuid.UUID { return p.ID }
 // InsertProject implements org.Store.
 func (s *OrgStore) InsertProject(ctx context.Context, p *org.Project) (*org.Project, error) {
 	row := projectRow{ID: p.ID, OrganizationID: p.OrganizationID, Code: p.Code, Name: p.Name, City: p.City, Timezone: p.Timezone, Version: 1}
-	if err := s.db.Gorm(ctx).Clauses(clause.Returning{}).Create(&row).Error; err != nil {
-		return nil, orgError(err, "project")
-	}
-	out := row.toDomain()
-	return &out, nil
+	return insertRow(ctx, s.db, &row, (*projectRow).toDomain, "project")
 }
 
 // GetProject implements org.Store.
 func (s *OrgStore) GetProject(ctx context.Context, id uuid.UUID, lock org.Lock) (*org.Project, error) {
-	row, err := getLive[projectRow](ctx, s.db, id, lock, "project")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	return getLive(ctx, s.db, id, lock, (*projectRow).toDomain, "project")
 }
 
 // ListProjects implements org.Store.
@@ -183,15 +200,9 @@ func (s *OrgStore) ListProjects(ctx context.Context, ids []uuid.UUID, req page.R
 
 // UpdateProject implements org.Store.
 func (s *OrgStore) UpdateProject(ctx context.Context, p *org.Project) (*org.Project, error) {
-	row := projectRow{ID: p.ID}
-	err := updateLive(ctx, s.db, &row, p.ID, p.Version, map[string]any{
+	return updateLive(ctx, s.db, p.ID, p.Version, map[string]any{
 		"code": p.Code, "name": p.Name, "city": p.City, "timezone": p.Timezone,
-	}, "project")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	}, (*projectRow).toDomain, "project")
 }
 
 // DeleteProject implements org.Store.

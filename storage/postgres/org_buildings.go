@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/fieldops/fieldops/internal/org"
 	"github.com/fieldops/fieldops/internal/page"
@@ -37,21 +36,12 @@ func buildingID(b org.Building) uuid.UUID { return b.ID }
 // InsertBuilding implements org.Store.
 func (s *OrgStore) InsertBuilding(ctx context.Context, b *org.Building) (*org.Building, error) {
 	row := buildingRow{ID: b.ID, ProjectID: b.ProjectID, Code: b.Code, Name: b.Name, Floors: b.Floors, Version: 1}
-	if err := s.db.Gorm(ctx).Clauses(clause.Returning{}).Create(&row).Error; err != nil {
-		return nil, orgError(err, "building")
-	}
-	out := row.toDomain()
-	return &out, nil
+	return insertRow(ctx, s.db, &row, (*buildingRow).toDomain, "building")
 }
 
 // GetBuilding implements org.Store.
 func (s *OrgStore) GetBuilding(ctx context.Context, id uuid.UUID, lock org.Lock) (*org.Building, error) {
-	row, err := getLive[buildingRow](ctx, s.db, id, lock, "building")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	return getLive(ctx, s.db, id, lock, (*buildingRow).toDomain, "building")
 }
 
 // ListBuildings implements org.Store.
@@ -62,29 +52,14 @@ func (s *OrgStore) ListBuildings(ctx context.Context, projectID uuid.UUID, req p
 
 // BuildingsOfProject implements org.Store.
 func (s *OrgStore) BuildingsOfProject(ctx context.Context, projectID uuid.UUID, lock org.Lock) ([]org.Building, error) {
-	var rows []buildingRow
-	err := withLock(s.db.Gorm(ctx), lock).Where("project_id = ? AND deleted_at IS NULL", projectID).Order("id").Find(&rows).Error
-	if err != nil {
-		return nil, Translate(err)
-	}
-	out := make([]org.Building, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return liveOfProject(ctx, s.db, projectID, lock, (*buildingRow).toDomain)
 }
 
 // UpdateBuilding implements org.Store.
 func (s *OrgStore) UpdateBuilding(ctx context.Context, b *org.Building) (*org.Building, error) {
-	row := buildingRow{ID: b.ID}
-	err := updateLive(ctx, s.db, &row, b.ID, b.Version, map[string]any{
+	return updateLive(ctx, s.db, b.ID, b.Version, map[string]any{
 		"code": b.Code, "name": b.Name, "floors": b.Floors,
-	}, "building")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	}, (*buildingRow).toDomain, "building")
 }
 
 // DeleteBuilding implements org.Store.

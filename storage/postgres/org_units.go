@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/fieldops/fieldops/internal/org"
 	"github.com/fieldops/fieldops/internal/page"
@@ -70,21 +69,12 @@ func unitID(u org.Unit) uuid.UUID { return u.ID }
 // InsertUnit implements org.Store.
 func (s *OrgStore) InsertUnit(ctx context.Context, u *org.Unit) (*org.Unit, error) {
 	row := toUnitRow(u)
-	if err := s.db.Gorm(ctx).Clauses(clause.Returning{}).Create(&row).Error; err != nil {
-		return nil, orgError(err, "unit")
-	}
-	out := row.toDomain()
-	return &out, nil
+	return insertRow(ctx, s.db, &row, (*unitRow).toDomain, "unit")
 }
 
 // GetUnit implements org.Store.
 func (s *OrgStore) GetUnit(ctx context.Context, id uuid.UUID, lock org.Lock) (*org.Unit, error) {
-	row, err := getLive[unitRow](ctx, s.db, id, lock, "unit")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	return getLive(ctx, s.db, id, lock, (*unitRow).toDomain, "unit")
 }
 
 // ListUnits implements org.Store.
@@ -130,15 +120,9 @@ func (s *OrgStore) UnitsOfProject(ctx context.Context, projectID uuid.UUID) ([]o
 
 // UpdateUnit implements org.Store.
 func (s *OrgStore) UpdateUnit(ctx context.Context, u *org.Unit) (*org.Unit, error) {
-	row := unitRow{ID: u.ID}
-	err := updateLive(ctx, s.db, &row, u.ID, u.Version, map[string]any{
+	return updateLive(ctx, s.db, u.ID, u.Version, map[string]any{
 		"number": u.Number, "floor": u.Floor, "unit_type_id": u.UnitTypeID, "handover_date": parseDate(u.HandoverDate),
-	}, "unit")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	}, (*unitRow).toDomain, "unit")
 }
 
 // DeleteUnit implements org.Store.

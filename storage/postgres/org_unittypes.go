@@ -85,24 +85,25 @@ func (s *OrgStore) withRooms(ctx context.Context, t org.UnitType) (*org.UnitType
 // InsertUnitType implements org.Store.
 func (s *OrgStore) InsertUnitType(ctx context.Context, t *org.UnitType) (*org.UnitType, error) {
 	row := unitTypeRow{ID: t.ID, ProjectID: t.ProjectID, Code: t.Code, Name: t.Name, FloorPlanAttachmentID: t.FloorPlanAttachmentID, Version: 1}
-	if err := s.db.Gorm(ctx).Clauses(clause.Returning{}).Create(&row).Error; err != nil {
-		return nil, orgError(err, "unit type")
+	out, err := insertRow(ctx, s.db, &row, (*unitTypeRow).toDomain, "unit type")
+	if err != nil {
+		return nil, err
 	}
 	if rooms := roomRows(t); len(rooms) > 0 {
 		if err := s.db.Gorm(ctx).Create(&rooms).Error; err != nil {
 			return nil, orgError(err, "room")
 		}
 	}
-	return s.withRooms(ctx, row.toDomain())
+	return s.withRooms(ctx, *out)
 }
 
 // GetUnitType implements org.Store.
 func (s *OrgStore) GetUnitType(ctx context.Context, id uuid.UUID, lock org.Lock) (*org.UnitType, error) {
-	row, err := getLive[unitTypeRow](ctx, s.db, id, lock, "unit type")
+	t, err := getLive(ctx, s.db, id, lock, (*unitTypeRow).toDomain, "unit type")
 	if err != nil {
 		return nil, err
 	}
-	return s.withRooms(ctx, row.toDomain())
+	return s.withRooms(ctx, *t)
 }
 
 // ListUnitTypes implements org.Store.
@@ -117,23 +118,13 @@ func (s *OrgStore) ListUnitTypes(ctx context.Context, projectID uuid.UUID, req p
 
 // UnitTypesOfProject implements org.Store.
 func (s *OrgStore) UnitTypesOfProject(ctx context.Context, projectID uuid.UUID, lock org.Lock) ([]org.UnitType, error) {
-	var rows []unitTypeRow
-	err := withLock(s.db.Gorm(ctx), lock).Where("project_id = ? AND deleted_at IS NULL", projectID).Order("id").Find(&rows).Error
-	if err != nil {
-		return nil, Translate(err)
-	}
-	out := make([]org.UnitType, len(rows))
-	for i := range rows {
-		out[i] = rows[i].toDomain()
-	}
-	return out, nil
+	return liveOfProject(ctx, s.db, projectID, lock, (*unitTypeRow).toDomain)
 }
 
 // UpdateUnitType implements org.Store. Rooms not in t.Rooms are deleted first, so a
 // code freed by one room may be taken by another in the same update.
 func (s *OrgStore) UpdateUnitType(ctx context.Context, t *org.UnitType) (*org.UnitType, error) {
-	row := unitTypeRow{ID: t.ID}
-	err := updateLive(ctx, s.db, &row, t.ID, t.Version, map[string]any{"code": t.Code, "name": t.Name}, "unit type")
+	out, err := updateLive(ctx, s.db, t.ID, t.Version, map[string]any{"code": t.Code, "name": t.Name}, (*unitTypeRow).toDomain, "unit type")
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +149,7 @@ func (s *OrgStore) UpdateUnitType(ctx context.Context, t *org.UnitType) (*org.Un
 			return nil, orgError(err, "room")
 		}
 	}
-	return s.withRooms(ctx, row.toDomain())
+	return s.withRooms(ctx, *out)
 }
 
 // DeleteUnitType implements org.Store. Its rooms stay (they go with the row only on a

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm/clause"
 
 	"github.com/fieldops/fieldops/internal/org"
 	"github.com/fieldops/fieldops/internal/page"
@@ -37,21 +36,12 @@ func zoneID(z org.Zone) uuid.UUID { return z.ID }
 // InsertZone implements org.Store.
 func (s *OrgStore) InsertZone(ctx context.Context, z *org.Zone) (*org.Zone, error) {
 	row := zoneRow{ID: z.ID, ProjectID: z.ProjectID, Code: z.Code, Name: z.Name, Kind: string(z.Kind), Version: 1}
-	if err := s.db.Gorm(ctx).Clauses(clause.Returning{}).Create(&row).Error; err != nil {
-		return nil, orgError(err, "zone")
-	}
-	out := row.toDomain()
-	return &out, nil
+	return insertRow(ctx, s.db, &row, (*zoneRow).toDomain, "zone")
 }
 
 // GetZone implements org.Store.
 func (s *OrgStore) GetZone(ctx context.Context, id uuid.UUID, lock org.Lock) (*org.Zone, error) {
-	row, err := getLive[zoneRow](ctx, s.db, id, lock, "zone")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	return getLive(ctx, s.db, id, lock, (*zoneRow).toDomain, "zone")
 }
 
 // ListZones implements org.Store.
@@ -62,15 +52,9 @@ func (s *OrgStore) ListZones(ctx context.Context, projectID uuid.UUID, req page.
 
 // UpdateZone implements org.Store.
 func (s *OrgStore) UpdateZone(ctx context.Context, z *org.Zone) (*org.Zone, error) {
-	row := zoneRow{ID: z.ID}
-	err := updateLive(ctx, s.db, &row, z.ID, z.Version, map[string]any{
+	return updateLive(ctx, s.db, z.ID, z.Version, map[string]any{
 		"code": z.Code, "name": z.Name, "kind": string(z.Kind),
-	}, "zone")
-	if err != nil {
-		return nil, err
-	}
-	out := row.toDomain()
-	return &out, nil
+	}, (*zoneRow).toDomain, "zone")
 }
 
 // DeleteZone implements org.Store.
