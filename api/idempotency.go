@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,8 +16,6 @@ import (
 type Transactor interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
-
-var errNotStored = errors.New("response not stored")
 
 // withIdempotency makes POSTs carrying Idempotency-Key safe to retry: the handler and
 // the stored response commit in one transaction, so a retry finds either both or
@@ -53,37 +50,45 @@ func withIdempotency(store idempotency.Store, tx Transactor, cfg *config.Config)
 		}
 
 		var handlerErr error
+		kept := false
 		txErr := tx.InTx(ctx, func(txCtx context.Context) error {
 			c.SetUserContext(txCtx)
 			if handlerErr = c.Next(); handlerErr != nil {
+				if isClientError(handlerErr) {
+					// A refusal may have recorded something on purpose (a rejected upload,
+					// say): keep it, but do not store the answer, so a retry runs again.
+					return nil
+				}
 				return handlerErr
 			}
 			status := c.Response().StatusCode()
 			if status < 200 || status >= 300 {
-				return errNotStored
+				return nil
 			}
+			kept = true
 			return store.Complete(txCtx, userID, key, idempotency.Response{
 				Status: status, ContentType: string(c.Response().Header.ContentType()), Body: append([]byte(nil), c.Response().Body()...),
 			})
 		})
 		c.SetUserContext(ctx)
-		if txErr != nil {
-			// The write rolled back: free the key so the phone's retry runs again.
+		if !kept || txErr != nil {
 			relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if relErr := store.Release(relCtx, userID, key); relErr != nil {
-				return errors.Join(txErr, relErr)
+			if relErr := store.Release(relCtx, userID, key); relErr != nil && txErr == nil && handlerErr == nil {
+				return relErr
 			}
-			if handlerErr != nil {
-				return handlerErr
-			}
-			if errors.Is(txErr, errNotStored) {
-				return nil
-			}
+		}
+		if txErr != nil {
 			return txErr
 		}
-		return nil
+		return handlerErr
 	}
+}
+
+// isClientError reports an error that answers 4xx.
+func isClientError(err error) bool {
+	status := kindStatus[toAppError(err).Kind]
+	return status >= 400 && status < 500
 }
 
 func printableASCII(s string) bool {

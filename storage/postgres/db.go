@@ -96,14 +96,16 @@ func (db *DB) Ping(ctx context.Context) error {
 
 type txKey struct{}
 
-// InTx runs fn in one transaction. A call inside another InTx joins the outer
-// transaction, so a service method and the middleware around it (idempotency) commit
-// or roll back together.
+// InTx runs fn in one transaction. A call inside another InTx runs in a savepoint of
+// the outer transaction: its writes commit with the outer one (a service method and the
+// idempotency middleware around it commit together), and an error rolls back only fn's
+// own writes.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return fn(ctx)
+	base := db.gorm.WithContext(ctx)
+	if outer, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		base = outer.WithContext(ctx)
 	}
-	err := db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := base.Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
 	return Translate(err)

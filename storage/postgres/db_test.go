@@ -61,3 +61,32 @@ func TestInTxJoinsTheOuterTransaction(t *testing.T) {
 		t.Fatalf("the inner write survived the outer rollback")
 	}
 }
+
+func TestNestedInTxFailureRollsBackOnlyItsOwnWrites(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	boom := errors.New("inner refusal")
+	err := db.InTx(ctx, func(ctx context.Context) error {
+		if err := db.Gorm(ctx).Exec(`INSERT INTO organizations (id, name) VALUES (gen_random_uuid(), 'outer')`).Error; err != nil {
+			return err
+		}
+		inner := db.InTx(ctx, func(ctx context.Context) error {
+			if err := db.Gorm(ctx).Exec(`INSERT INTO organizations (id, name) VALUES (gen_random_uuid(), 'inner')`).Error; err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(inner, boom) {
+			t.Errorf("inner: %v", inner)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	db.Gorm(ctx).Raw(`SELECT name FROM organizations ORDER BY name`).Scan(&names)
+	if len(names) != 1 || names[0] != "outer" {
+		t.Fatalf("rows after a failed inner transaction: %v, want [outer]", names)
+	}
+}
