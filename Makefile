@@ -31,6 +31,7 @@ help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 run: ## start PostgreSQL if needed, migrate, seed a demo project (empty database only), serve
+	scripts/ensure-vips.sh
 	$(ENSURE_POSTGRES)
 	go run ./cmd/fieldops migrate up
 	go run ./cmd/fieldops seed --demo --if-empty
@@ -54,8 +55,9 @@ lint: ## gofmt, go vet and golangci-lint (pinned; installed into the cache when 
 	fi
 	"$(GOLANGCI_LINT)" run ./...
 
-build: ## build a static bin/fieldops stamped with the version
-	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/fieldops ./cmd/fieldops
+build: ## build bin/fieldops stamped with the version (cgo: links libvips)
+	scripts/ensure-vips.sh
+	CGO_ENABLED=1 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/fieldops ./cmd/fieldops
 
 tidy: ## go mod tidy
 	go mod tidy

@@ -11,11 +11,13 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/cors"
 
 	fieldops "github.com/fieldops/fieldops"
+	"github.com/fieldops/fieldops/internal/attachment"
 	"github.com/fieldops/fieldops/internal/auth"
 	"github.com/fieldops/fieldops/internal/buildinfo"
 	"github.com/fieldops/fieldops/internal/config"
 	"github.com/fieldops/fieldops/internal/idempotency"
 	"github.com/fieldops/fieldops/internal/org"
+	"github.com/fieldops/fieldops/storage/blob"
 )
 
 // Check is one dependency /readyz asks about.
@@ -31,17 +33,26 @@ type Deps struct {
 	Metrics     *Metrics
 	Auth        *auth.Service
 	Org         *org.Service
+	Photos      *attachment.Service
 	Idempotency idempotency.Store
 	Tx          Transactor
 	Ready       []Check
+	// LocalBlobs is the local blob store whose signed URLs the API serves; nil with MinIO.
+	LocalBlobs *blob.Local
 }
 
 // New builds the Fiber app with every route and middleware.
 func New(d Deps) *fiber.App {
+	// Uploads to the local blob store may be photo-sized; the server-wide limit grows to
+	// that and withBodyLimit keeps FIELDOPS_BODY_LIMIT on every other route.
+	bodyLimit := d.Config.BodyLimit
+	if d.LocalBlobs != nil {
+		bodyLimit = max(bodyLimit, d.Config.PhotoMaxBytes)
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "fieldops",
 		ErrorHandler:          errorHandler(d.Logger),
-		BodyLimit:             d.Config.BodyLimit,
+		BodyLimit:             bodyLimit,
 		ReadTimeout:           d.Config.ReadTimeout,
 		WriteTimeout:          d.Config.WriteTimeout,
 		IdleTimeout:           d.Config.IdleTimeout,
@@ -54,6 +65,9 @@ func New(d Deps) *fiber.App {
 	})
 
 	app.Use(withRequestID, withAccessLog(d.Logger, d.Metrics), withRecovery(d.Logger), withDeadline(d.Config.RequestTimeout))
+	if bodyLimit > d.Config.BodyLimit {
+		app.Use(withBodyLimit(d.Config.BodyLimit, bodyLimit))
+	}
 	if len(d.Config.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
 			AllowOrigins:  joinComma(d.Config.CORSOrigins),
@@ -64,6 +78,9 @@ func New(d Deps) *fiber.App {
 	}
 
 	registerOpsRoutes(app, d)
+	if d.LocalBlobs != nil {
+		registerBlobRoutes(app, d.LocalBlobs)
+	}
 
 	v1 := app.Group("/v1")
 	// Public routes first: Group("", mw) registers mw for the whole /v1 prefix, and
@@ -73,6 +90,7 @@ func New(d Deps) *fiber.App {
 	registerAuthRoutes(authed, d.Auth)
 	registerUserRoutes(authed, d.Auth)
 	registerOrgRoutes(authed, d.Org)
+	registerAttachmentRoutes(authed, d.Photos)
 	return app
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What `make test` (and so .ci/run) runs: makes sure PostgreSQL and MinIO are up,
-# exports where they are, and runs every test.
+# What `make test` (and so .ci/run) runs: makes sure PostgreSQL and MinIO are up and
+# libvips is installed, exports where the services are, and runs every test.
 #
 #   scripts/test.sh [extra go test flags] [packages]
 #
@@ -31,7 +31,8 @@ export FIELDOPS_TEST_S3_ENDPOINT="127.0.0.1:$S3_PORT"
 export FIELDOPS_TEST_S3_ACCESS_KEY=fieldops-test
 export FIELDOPS_TEST_S3_SECRET_KEY=fieldops-test-secret
 
-# libvips (image processing) is not needed yet.
+# libvips (storage/imaging resizes photos through cgo), installed when missing and root.
+scripts/ensure-vips.sh
 
 pkgs=(./...)
 for arg in "$@"; do

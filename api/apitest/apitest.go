@@ -6,14 +6,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -75,6 +79,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	env := &Env{Server: srv, DB: srv.DB, Config: cfg, logs: logs, tokens: map[string]string{}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", truncateTail(env.LogText(), 8000))
+		}
+	})
 	if vars["APITEST_NO_DEMO"] == "" {
 		if env.Demo, err = srv.DB.SeedDemo(context.Background(), demoHash(t)); err != nil {
 			t.Fatalf("seed: %v", err)
@@ -344,4 +353,44 @@ func (e *Env) Listen(t testing.TB) string {
 	go func() { _ = e.Server.App.Listener(ln) }()
 	t.Cleanup(func() { _ = e.Server.App.Shutdown() })
 	return "http://" + ln.Addr().String()
+}
+
+// WithMinIO stores photos in the MinIO that `make test` runs, in a bucket of this test's own.
+func WithMinIO(t testing.TB) Option {
+	t.Helper()
+	endpoint := os.Getenv("FIELDOPS_TEST_S3_ENDPOINT")
+	if endpoint == "" {
+		pgtest.Unavailable(t, "MinIO", errors.New("FIELDOPS_TEST_S3_ENDPOINT is not set"))
+	}
+	bucket := fmt.Sprintf("fieldops-test-%d-%d", time.Now().UnixNano(), os.Getpid())
+	return func(e map[string]string) {
+		e["FIELDOPS_BLOB_DRIVER"] = "minio"
+		e["FIELDOPS_S3_ENDPOINT"] = endpoint
+		e["FIELDOPS_S3_ACCESS_KEY"] = os.Getenv("FIELDOPS_TEST_S3_ACCESS_KEY")
+		e["FIELDOPS_S3_SECRET_KEY"] = os.Getenv("FIELDOPS_TEST_S3_SECRET_KEY")
+		e["FIELDOPS_S3_BUCKET"] = bucket
+	}
+}
+
+// StartWorkers works background jobs (derivatives, clean-ups) until the test ends.
+func (e *Env) StartWorkers(t testing.TB) {
+	t.Helper()
+	if !e.Config.Workers {
+		t.Fatal("StartWorkers needs apitest.WithEnv(\"FIELDOPS_WORKERS\", \"true\")")
+	}
+	if err := e.Server.Queue.Start(context.Background()); err != nil {
+		t.Fatalf("start workers: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.Server.Queue.Stop(ctx)
+	})
+}
+
+func truncateTail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
 }

@@ -111,6 +111,12 @@ func Forbidden(detail string) *Error {
 	return &Error{Kind: KindForbidden, Code: "forbidden", Detail: detail}
 }
 
+// ForbiddenCode is a refusal with its own code (signature-invalid, url-expired): the
+// request carries an authorization, such as a signed URL, that does not allow it.
+func ForbiddenCode(code, detail string) *Error {
+	return &Error{Kind: KindForbidden, Code: code, Detail: detail}
+}
+
 // RateLimited asks the client to wait.
 func RateLimited(detail string, retryAfter time.Duration) *Error {
 	return &Error{Kind: KindRateLimited, Code: "rate-limited", Detail: detail, RetryAfter: retryAfter}

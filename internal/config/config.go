@@ -62,6 +62,20 @@ type Config struct {
 	S3Region      string
 	S3UseTLS      bool
 	S3PathStyle   bool
+	// S3PublicEndpoint is the host[:port] (or http(s) URL) phones reach the store at,
+	// when it is not S3Endpoint; presigned URLs name it.
+	S3PublicEndpoint string
+	S3PublicUseTLS   bool
+	// PhotoMaxBytes is the largest photo accepted (uploads to the local store pass
+	// through the API, so its body limit grows to this for /blobs/ only).
+	PhotoMaxBytes int
+	// PhotoMaxPixels refuses larger images (pixel bombs) before decoding.
+	PhotoMaxPixels int
+	// UploadURLTTL and DownloadURLTTL are the lives of presigned URLs; an upload not
+	// completed within PendingUploadTTL is removed.
+	UploadURLTTL     time.Duration
+	DownloadURLTTL   time.Duration
+	PendingUploadTTL time.Duration
 
 	PushDriver         string // log or fcm
 	FCMProjectID       string
@@ -116,6 +130,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		S3UseTLS:      r.boolean("FIELDOPS_S3_USE_TLS", false),
 		S3PathStyle:   r.boolean("FIELDOPS_S3_PATH_STYLE", true),
 
+		S3PublicEndpoint: r.str("FIELDOPS_S3_PUBLIC_ENDPOINT", ""),
+		PhotoMaxBytes:    r.size("FIELDOPS_PHOTO_MAX_BYTES", 25*1000*1000),
+		PhotoMaxPixels:   r.intRange("FIELDOPS_PHOTO_MAX_PIXELS", 100_000_000, 1_000_000, 1_000_000_000),
+		UploadURLTTL:     r.duration("FIELDOPS_UPLOAD_URL_TTL", 15*time.Minute),
+		DownloadURLTTL:   r.duration("FIELDOPS_DOWNLOAD_URL_TTL", 10*time.Minute),
+		PendingUploadTTL: r.duration("FIELDOPS_PENDING_UPLOAD_TTL", 72*time.Hour),
+
 		PushDriver:         r.oneOf("FIELDOPS_PUSH_DRIVER", "log", "log", "fcm"),
 		FCMProjectID:       r.str("FIELDOPS_FCM_PROJECT_ID", ""),
 		FCMCredentialsFile: r.str("FIELDOPS_FCM_CREDENTIALS_FILE", ""),
@@ -164,6 +185,17 @@ func Load(getenv func(string) string) (*Config, error) {
 			r.fail("FIELDOPS_PUBLIC_BASE_URL", "must be an absolute URL such as https://fieldops.example.com")
 		}
 	}
+	if c.UploadURLTTL < time.Second || c.UploadURLTTL > 7*24*time.Hour {
+		r.fail("FIELDOPS_UPLOAD_URL_TTL", "must be between 1s and 168h")
+	}
+	if c.DownloadURLTTL < time.Second || c.DownloadURLTTL > 7*24*time.Hour {
+		r.fail("FIELDOPS_DOWNLOAD_URL_TTL", "must be between 1s and 168h")
+	}
+	if c.PendingUploadTTL < time.Hour {
+		r.fail("FIELDOPS_PENDING_UPLOAD_TTL", "must be at least 1h")
+	}
+	// Phones use TLS to the public endpoint like the API does to S3, unless told otherwise.
+	c.S3PublicUseTLS = r.boolean("FIELDOPS_S3_PUBLIC_USE_TLS", c.S3UseTLS)
 	if c.PushDriver == "fcm" && c.FCMProjectID == "" {
 		r.fail("FIELDOPS_FCM_PROJECT_ID", "is required when FIELDOPS_PUSH_DRIVER=fcm")
 	}
@@ -203,7 +235,10 @@ func (c *Config) Masked() map[string]any {
 		"idempotency_ttl": c.IdempotencyTTL.String(), "workers": c.Workers, "worker_concurrency": c.WorkerConcurrency,
 		"blob_driver": c.BlobDriver, "blob_local_dir": c.BlobLocalDir, "public_base_url": c.PublicBaseURL,
 		"s3_endpoint": c.S3Endpoint, "s3_access_key": secret(c.S3AccessKey), "s3_secret_key": secret(c.S3SecretKey),
-		"s3_bucket": c.S3Bucket, "s3_use_tls": c.S3UseTLS, "push_driver": c.PushDriver, "fcm_project_id": c.FCMProjectID,
+		"s3_bucket": c.S3Bucket, "s3_use_tls": c.S3UseTLS, "s3_public_endpoint": c.S3PublicEndpoint,
+		"s3_public_use_tls": c.S3PublicUseTLS, "photo_max_bytes": c.PhotoMaxBytes,
+		"photo_max_pixels": c.PhotoMaxPixels, "upload_url_ttl": c.UploadURLTTL.String(), "download_url_ttl": c.DownloadURLTTL.String(),
+		"pending_upload_ttl": c.PendingUploadTTL.String(), "push_driver": c.PushDriver, "fcm_project_id": c.FCMProjectID,
 		"fcm_credentials_file": c.FCMCredentialsFile,
 	}
 }

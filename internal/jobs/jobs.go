@@ -22,3 +22,17 @@ type CleanupExpired struct{}
 
 // Kind implements Args.
 func (CleanupExpired) Kind() string { return "cleanup_expired" }
+
+// MakeDerivatives makes the thumbnail and preview of an available attachment.
+type MakeDerivatives struct {
+	AttachmentID string `json:"attachment_id"`
+}
+
+// Kind implements Args.
+func (MakeDerivatives) Kind() string { return "attachment_derivatives" }
+
+// ExpirePendingUploads removes attachments whose upload never completed.
+type ExpirePendingUploads struct{}
+
+// Kind implements Args.
+func (ExpirePendingUploads) Kind() string { return "attachment_expire_pending" }

@@ -8,21 +8,37 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/attachment"
 )
 
 // Store is a place for blobs. The photo flow (presigned upload, checks, derivatives)
 // builds on it.
 type Store interface {
+	attachment.BlobStore
 	// Ready reports whether the store answers.
 	Ready(ctx context.Context) error
 	// Name is "minio" or "local".
 	Name() string
 }
+
+// Both stores are what attachments need.
+var (
+	_ attachment.BlobStore = (*MinIO)(nil)
+	_ attachment.BlobStore = (*Local)(nil)
+	_ Store                = (*MinIO)(nil)
+	_ Store                = (*Local)(nil)
+)
+
+// DefaultRegion is used when MinIOOptions.Region is empty. A region must always be
+// set: without one minio-go asks the server for the bucket's location before it
+// presigns, and presigning must work while the store is down.
+const DefaultRegion = "us-east-1"
 
 // MinIOOptions say where the S3 service is.
 type MinIOOptions struct {
@@ -33,30 +49,78 @@ type MinIOOptions struct {
 	Region    string
 	UseTLS    bool
 	PathStyle bool
+	// PublicEndpoint is the host[:port] phones use to reach the store when it differs
+	// from Endpoint (compose's minio:9000 behind files.example.com). Presigned URLs are
+	// made for it, since the signature covers the host. Empty: Endpoint.
+	// A URL (https://files.example.com) is accepted too; its scheme then sets PublicUseTLS.
+	PublicEndpoint string
+	PublicUseTLS   bool
 }
 
 // MinIO is the S3 store.
 type MinIO struct {
-	client *minio.Client
+	client *minio.Client // what the API talks to
+	public *minio.Client // what presigned URLs name; client when no public endpoint
 	bucket string
 }
 
 // NewMinIO connects lazily; EnsureBucket makes the bucket at start.
 func NewMinIO(o MinIOOptions) (*MinIO, error) {
+	if o.Region == "" {
+		o.Region = DefaultRegion
+	}
+	c, err := newMinIOClient(o, o.Endpoint, o.UseTLS)
+	if err != nil {
+		return nil, err
+	}
+	m := &MinIO{client: c, public: c, bucket: o.Bucket}
+	if o.PublicEndpoint != "" {
+		endpoint, useTLS, err := splitEndpoint(o.PublicEndpoint, o.PublicUseTLS)
+		if err != nil {
+			return nil, err
+		}
+		if m.public, err = newMinIOClient(o, endpoint, useTLS); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func newMinIOClient(o MinIOOptions, endpoint string, useTLS bool) (*minio.Client, error) {
 	lookup := minio.BucketLookupDNS
 	if o.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
-	c, err := minio.New(o.Endpoint, &minio.Options{
+	c, err := minio.New(endpoint, &minio.Options{
 		Creds:        credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""),
-		Secure:       o.UseTLS,
+		Secure:       useTLS,
 		Region:       o.Region,
 		BucketLookup: lookup,
+		// Needed for PutObject with a SHA-256 checksum (Put), which Stat then reports.
+		TrailingHeaders: true,
+		// minio-go retries 10 times by default (about 7 s against a closed port); a
+		// request that needs the store should answer 503 quickly and be retried later.
+		MaxRetries: 3,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("blob store %s: %w", o.Endpoint, err)
+		return nil, fmt.Errorf("blob store %s: %w", endpoint, err)
 	}
-	return &MinIO{client: c, bucket: o.Bucket}, nil
+	return c, nil
+}
+
+// splitEndpoint accepts host[:port] or an http(s) URL without a path.
+func splitEndpoint(s string, useTLS bool) (string, bool, error) {
+	switch {
+	case strings.HasPrefix(s, "https://"):
+		s, useTLS = strings.TrimPrefix(s, "https://"), true
+	case strings.HasPrefix(s, "http://"):
+		s, useTLS = strings.TrimPrefix(s, "http://"), false
+	}
+	s = strings.TrimSuffix(s, "/")
+	if s == "" || strings.Contains(s, "/") {
+		return "", false, fmt.Errorf("blob store public endpoint %q: want host[:port] or a URL without a path", s)
+	}
+	return s, useTLS, nil
 }
 
 // EnsureBucket creates the bucket when it is missing.
@@ -94,11 +158,27 @@ func (m *MinIO) Ready(ctx context.Context) error {
 // Name implements Store.
 func (m *MinIO) Name() string { return "minio" }
 
-// Local keeps blobs in a folder; the API serves signed URLs for it.
-type Local struct{ dir string }
+// Local keeps blobs in a folder; the API serves signed URLs for it (see local.go).
+type Local struct {
+	dir     string
+	key     []byte // HMAC key of the signed URLs, derived from the secret
+	baseURL string
+}
 
-// NewLocal makes the folder if needed.
-func NewLocal(dir string) (*Local, error) {
+// LocalOptions configure the local store.
+type LocalOptions struct {
+	// BaseURL prefixes the signed URLs (https://api.example.com). Empty: the URLs are
+	// path-only (/blobs/…) and the API layer makes them absolute with AbsoluteURL and
+	// the base of the request that asked for them.
+	BaseURL string
+}
+
+// NewLocal makes the folder if needed. secret keys the HMAC of the signed URLs (the
+// server passes the JWT secret; a key derived from it is used, never the secret itself).
+func NewLocal(dir string, secret []byte, o LocalOptions) (*Local, error) {
+	if len(secret) < 16 {
+		return nil, errors.New("blob folder: the URL signing secret must be at least 16 bytes")
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("blob folder %s: %w", dir, err)
 	}
@@ -106,7 +186,7 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Local{dir: abs}, nil
+	return &Local{dir: abs, key: deriveKey(secret), baseURL: strings.TrimRight(o.BaseURL, "/")}, nil
 }
 
 // Ready checks the folder is writable.

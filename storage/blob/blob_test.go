@@ -66,7 +66,7 @@ func TestMinIOUnreachableIsUnavailable(t *testing.T) {
 
 func TestLocalReady(t *testing.T) {
 	dir := t.TempDir() + "/blobs"
-	l, err := blob.NewLocal(dir)
+	l, err := blob.NewLocal(dir, []byte("test-secret-test-secret"), blob.LocalOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

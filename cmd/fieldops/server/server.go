@@ -15,10 +15,12 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/fieldops/fieldops/api"
+	"github.com/fieldops/fieldops/internal/attachment"
 	"github.com/fieldops/fieldops/internal/auth"
 	"github.com/fieldops/fieldops/internal/config"
 	"github.com/fieldops/fieldops/internal/org"
 	"github.com/fieldops/fieldops/storage/blob"
+	"github.com/fieldops/fieldops/storage/imaging"
 	"github.com/fieldops/fieldops/storage/postgres"
 	"github.com/fieldops/fieldops/storage/queue"
 )
@@ -32,6 +34,8 @@ type Server struct {
 	Blob   blob.Store
 	Auth   *auth.Service
 	Org    *org.Service
+	Photos *attachment.Service
+	Imager *imaging.Imager
 	App    *fiber.App
 }
 
@@ -52,15 +56,30 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 
+	if s.Imager, err = imaging.New(imaging.Options{MaxPixels: int64(cfg.PhotoMaxPixels)}); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+
+	// Workers reach the services through this holder, filled once they exist: the
+	// queue must exist first because the services enqueue jobs on it.
 	workers := river.NewWorkers()
+	derivatives := &queue.DerivativesWorker{}
+	expire := &queue.ExpirePendingWorker{Logger: log}
 	river.AddWorker(workers, &queue.CleanupWorker{DB: db, Logger: log})
-	s.Queue, err = queue.New(db, workers, []*river.PeriodicJob{queue.CleanupEvery(time.Hour)}, queue.Options{
+	river.AddWorker(workers, derivatives)
+	river.AddWorker(workers, expire)
+	s.Queue, err = queue.New(db, workers, []*river.PeriodicJob{queue.CleanupEvery(time.Hour), queue.ExpirePendingEvery(time.Hour)}, queue.Options{
 		Workers: cfg.Workers, Concurrency: cfg.WorkerConcurrency, Logger: log,
 	})
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	s.Photos = attachment.NewService(postgres.NewAttachmentStore(db), db, s.Blob, s.Imager, s.Queue, attachment.Options{
+		MaxBytes: int64(cfg.PhotoMaxBytes), UploadTTL: cfg.UploadURLTTL, DownloadTTL: cfg.DownloadURLTTL, PendingTTL: cfg.PendingUploadTTL,
+	})
+	derivatives.Attachments, expire.Attachments = s.Photos, s.Photos
 
 	if s.Auth, err = auth.NewService(postgres.NewAuthStore(db), db, auth.OptionsFromConfig(cfg)); err != nil {
 		_ = db.Close()
@@ -71,20 +90,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	metrics := api.NewMetrics(db.SQL())
 	s.App = api.New(api.Deps{
 		Config: cfg, Logger: log, Metrics: metrics,
-		Auth: s.Auth, Org: s.Org,
+		Auth: s.Auth, Org: s.Org, Photos: s.Photos,
 		Idempotency: postgres.NewIdempotencyStore(db), Tx: db,
-		Ready: []api.Check{{Name: "database", Fn: db.Ping}, {Name: "blob_store", Fn: s.Blob.Ready}},
+		Ready:      []api.Check{{Name: "database", Fn: db.Ping}, {Name: "blob_store", Fn: s.Blob.Ready}},
+		LocalBlobs: localBlobs(s.Blob),
 	})
 	return s, nil
 }
 
 func openBlob(ctx context.Context, cfg *config.Config, log *slog.Logger) (blob.Store, error) {
 	if cfg.BlobDriver == "local" {
-		return blob.NewLocal(cfg.BlobLocalDir)
+		// Its URLs are signed with a key derived from the JWT secret; without
+		// FIELDOPS_PUBLIC_BASE_URL they are path-only (/blobs/…), made absolute by the API.
+		return blob.NewLocal(cfg.BlobLocalDir, []byte(cfg.JWTSecret), blob.LocalOptions{BaseURL: cfg.PublicBaseURL})
 	}
 	m, err := blob.NewMinIO(blob.MinIOOptions{
 		Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
 		Bucket: cfg.S3Bucket, Region: cfg.S3Region, UseTLS: cfg.S3UseTLS, PathStyle: cfg.S3PathStyle,
+		PublicEndpoint: cfg.S3PublicEndpoint, PublicUseTLS: cfg.S3PublicUseTLS,
 	})
 	if err != nil {
 		return nil, err
@@ -96,6 +119,12 @@ func openBlob(ctx context.Context, cfg *config.Config, log *slog.Logger) (blob.S
 		log.Warn("blob store not ready at start", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket, "error", err.Error())
 	}
 	return m, nil
+}
+
+// localBlobs is the local store when it is the one in use (the API serves its URLs).
+func localBlobs(s blob.Store) *blob.Local {
+	l, _ := s.(*blob.Local)
+	return l
 }
 
 // Run serves on ln (and works jobs) until ctx ends, then shuts down gracefully:

@@ -1,0 +1,30 @@
+package attachment
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/internal/page"
+)
+
+// Store keeps attachment rows.
+type Store interface {
+	// OwnerProject finds the project of a live owner record; apperr NotFound when there is none.
+	OwnerProject(ctx context.Context, ownerType string, ownerID uuid.UUID) (uuid.UUID, error)
+	Get(ctx context.Context, id uuid.UUID) (*Attachment, error)
+	// GetForUpdate loads and locks the row for the rest of the transaction.
+	GetForUpdate(ctx context.Context, id uuid.UUID) (*Attachment, error)
+	Insert(ctx context.Context, a *Attachment) error
+	// Update writes every mutable field and bumps the version.
+	Update(ctx context.Context, a *Attachment) error
+	ListByOwner(ctx context.Context, ownerType string, ownerID uuid.UUID, req page.Request) ([]Attachment, error)
+	// PendingBefore lists pending attachments asked for before t.
+	PendingBefore(ctx context.Context, t time.Time, limit int) ([]Attachment, error)
+	DeleteRow(ctx context.Context, id uuid.UUID) error
+}
+
+// OwnerTypes are the records a photo may belong to. Later areas add theirs (defect,
+// inspection, work order, incident, checkpoint) with their tables in the store.
+var OwnerTypes = []string{"project", "building", "unit", "unit_type", "zone"}

@@ -1,0 +1,242 @@
+package imaging
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/davidbyttow/govips/v2/vips"
+	"golang.org/x/image/draw"
+)
+
+// The benchmark photo: 4032×3024 (12 MP, a phone's main camera), JPEG q=90, made at run
+// time (not committed): smooth gradients with grain, about as costly to decode as a
+// photo and about as large (see photoSize in the benchmark output).
+var (
+	photoOnce sync.Once
+	photoJPEG []byte
+	photoHEIC []byte
+	photoErr  error
+)
+
+func benchPhoto(tb testing.TB) []byte {
+	tb.Helper()
+	photoOnce.Do(func() {
+		const w, h = 4032, 3024
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		rng := rand.New(rand.NewPCG(1, 2))
+		for y := range h {
+			for x := range w {
+				n := rng.IntN(24) - 12
+				i := img.PixOffset(x, y)
+				img.Pix[i] = clamp(x*255/w + n)
+				img.Pix[i+1] = clamp(y*255/h + n)
+				img.Pix[i+2] = clamp((x+y)*255/(w+h) + n/2)
+				img.Pix[i+3] = 255
+			}
+		}
+		var buf bytes.Buffer
+		if photoErr = jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); photoErr != nil {
+			return
+		}
+		photoJPEG = buf.Bytes()
+		// The same photo as HEIC, as an iPhone would send it (libheif with x265).
+		ref, err := vips.NewImageFromBuffer(photoJPEG)
+		if err != nil {
+			photoErr = err
+			return
+		}
+		defer ref.Close()
+		p := vips.NewHeifExportParams()
+		p.Quality = 50
+		if heic, _, err := ref.ExportHeif(p); err == nil {
+			photoHEIC = heic
+		}
+	})
+	if photoErr != nil {
+		tb.Fatal(photoErr)
+	}
+	return photoJPEG
+}
+
+func clamp(v int) uint8 { return uint8(min(max(v, 0), 255)) } //nolint:gosec // clamped to 0–255
+
+func BenchmarkResize(b *testing.B) {
+	photo := benchPhoto(b)
+	b.Logf("photo: 4032×3024 JPEG %.1f MB; HEIC %.1f MB", float64(len(photo))/1e6, float64(len(photoHEIC))/1e6)
+	for _, side := range []int{320, 1600} {
+		b.Run(fmt.Sprintf("vips/jpeg/%d", side), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := testImager.Resize(photo, side); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	// One derivative job: the thumbnail and the preview of one photo.
+	b.Run("vips/jpeg/320+1600", func(b *testing.B) {
+		for b.Loop() {
+			for _, side := range []int{320, 1600} {
+				if _, err := testImager.Resize(photo, side); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	if photoHEIC != nil {
+		b.Run("vips/heic/1600", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := testImager.Resize(photoHEIC, 1600); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	for _, k := range []struct {
+		name   string
+		kernel draw.Interpolator
+	}{{"ApproxBiLinear", draw.ApproxBiLinear}, {"CatmullRom", draw.CatmullRom}} {
+		for _, side := range []int{320, 1600} {
+			b.Run(fmt.Sprintf("purego-%s/jpeg/%d", k.name, side), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := pureGoResize(photo, side, k.kernel); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// pureGoResize is the pure-Go way, for comparison only: image/jpeg decodes every pixel,
+// x/image/draw scales, image/jpeg encodes (no orientation handling).
+func pureGoResize(src []byte, maxSide int, kernel draw.Interpolator) ([]byte, error) {
+	img, err := jpeg.Decode(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w >= h {
+		w, h = maxSide, h*maxSide/w
+	} else {
+		w, h = w*maxSide/h, maxSide
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	kernel.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+	var out bytes.Buffer
+	err = jpeg.Encode(&out, dst, &jpeg.Options{Quality: DefaultJPEGQuality})
+	return out.Bytes(), err
+}
+
+// TestPeakRSS measures the memory of one derivative job outside the Go heap too (libvips
+// allocates in C): each case runs in a fresh child process that loads the photo, starts
+// libvips, resets the peak RSS (/proc/self/clear_refs), runs the job 3 times and reports
+// VmHWM. Opt-in: FIELDOPS_IMAGING_RSS=1 go test -run TestPeakRSS -v ./storage/imaging/
+func TestPeakRSS(t *testing.T) {
+	if mode := os.Getenv("FIELDOPS_IMAGING_RSS_CHILD"); mode != "" {
+		rssChild(t, mode)
+		return
+	}
+	if os.Getenv("FIELDOPS_IMAGING_RSS") != "1" {
+		t.Skip("set FIELDOPS_IMAGING_RSS=1 to measure")
+	}
+	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
+		t.Skip("needs Linux /proc")
+	}
+	benchPhoto(t)
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"photo.jpg": photoJPEG, "photo.heic": photoHEIC} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	modes := []string{"vips-jpeg-320", "vips-jpeg-1600", "vips-jpeg-320+1600", "vips-heic-1600", "purego-jpeg-1600"}
+	t.Logf("%-20s %12s %12s %12s", "job", "base RSS MB", "peak RSS MB", "job MB")
+	for _, mode := range modes {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPeakRSS$", "-test.v") //nolint:gosec // the test binary itself
+		cmd.Env = append(os.Environ(), "FIELDOPS_IMAGING_RSS_CHILD="+mode, "FIELDOPS_IMAGING_RSS_DIR="+dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", mode, err, out)
+		}
+		var base, peak int
+		for line := range strings.SplitSeq(string(out), "\n") {
+			if after, ok := strings.CutPrefix(line, "RSS "); ok {
+				if _, err := fmt.Sscanf(after, "%d %d", &base, &peak); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		t.Logf("%-20s %12.1f %12.1f %12.1f", mode, float64(base)/1024, float64(peak)/1024, float64(peak-base)/1024)
+	}
+}
+
+func rssChild(t *testing.T, mode string) {
+	dir := os.Getenv("FIELDOPS_IMAGING_RSS_DIR")
+	file := "photo.jpg"
+	if strings.Contains(mode, "heic") {
+		file = "photo.heic"
+	}
+	src, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := func() error {
+		switch mode {
+		case "purego-jpeg-1600":
+			_, err := pureGoResize(src, 1600, draw.ApproxBiLinear)
+			return err
+		case "vips-jpeg-320+1600":
+			if _, err := testImager.Resize(src, 320); err != nil {
+				return err
+			}
+		}
+		side, _ := strconv.Atoi(mode[strings.LastIndexByte(mode, '-')+1:])
+		if strings.HasSuffix(mode, "+1600") {
+			side = 1600
+		}
+		_, err := testImager.Resize(src, side)
+		return err
+	}
+	runtime.GC()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := procStatus(t, "VmRSS")
+	for range 3 {
+		if err := job(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fmt.Printf("RSS %d %d\n", base, procStatus(t, "VmHWM"))
+}
+
+// procStatus reads a kB field of /proc/self/status.
+func procStatus(t *testing.T, field string) int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), field+":"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}

@@ -1,0 +1,262 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/attachment"
+	"github.com/fieldops/fieldops/internal/page"
+)
+
+type attachmentRow struct {
+	ID               uuid.UUID `gorm:"primaryKey"`
+	ProjectID        uuid.UUID
+	OwnerType        string
+	OwnerID          uuid.UUID
+	Purpose          string
+	ContentType      string
+	Size             int64
+	SHA256           []byte `gorm:"column:sha256"`
+	State            string
+	RejectReason     *string
+	UploadedBy       uuid.UUID
+	ObjectKey        string
+	DeviceCapturedAt *time.Time
+	DeviceLat        *float64
+	DeviceLng        *float64
+	DeviceAccuracyM  *float64
+	Format           *string
+	Width            *int
+	Height           *int
+	Orientation      *int
+	ExifTakenAt      *time.Time
+	ExifLat          *float64
+	ExifLng          *float64
+	CameraMake       *string
+	CameraModel      *string
+	DerivativesState string
+	DerivativesError *string
+	ThumbnailKey     *string
+	ThumbnailWidth   *int
+	ThumbnailHeight  *int
+	PreviewKey       *string
+	PreviewWidth     *int
+	PreviewHeight    *int
+	ReceivedAt       *time.Time
+	CreatedAt        time.Time `gorm:"->"`
+	UpdatedAt        time.Time `gorm:"->"`
+	Version          int
+	DeletedAt        *time.Time
+}
+
+func (attachmentRow) TableName() string { return "attachments" }
+
+// AttachmentStore keeps attachment rows.
+type AttachmentStore struct{ db *DB }
+
+// NewAttachmentStore returns the store over db.
+func NewAttachmentStore(db *DB) *AttachmentStore { return &AttachmentStore{db: db} }
+
+var _ attachment.Store = (*AttachmentStore)(nil)
+
+// ownerTables maps each owner type onto its table; every one has id, project_id and deleted_at.
+var ownerTables = map[string]string{
+	"building":  "buildings",
+	"unit":      "units",
+	"unit_type": "unit_types",
+	"zone":      "zones",
+}
+
+// OwnerProject implements attachment.Store.
+func (s *AttachmentStore) OwnerProject(ctx context.Context, ownerType string, ownerID uuid.UUID) (uuid.UUID, error) {
+	query := `SELECT id::text FROM projects WHERE id = ? AND deleted_at IS NULL`
+	if ownerType != "project" {
+		table, ok := ownerTables[ownerType]
+		if !ok {
+			return uuid.Nil, apperr.NotFound(ownerType)
+		}
+		query = `SELECT project_id::text FROM ` + table + ` WHERE id = ? AND deleted_at IS NULL`
+	}
+	var project string
+	res := s.db.conn(ctx).Raw(query, ownerID).Scan(&project)
+	if res.Error != nil {
+		return uuid.Nil, Translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return uuid.Nil, apperr.NotFound(ownerType)
+	}
+	return uuid.Parse(project)
+}
+
+// Get implements attachment.Store.
+func (s *AttachmentStore) Get(ctx context.Context, id uuid.UUID) (*attachment.Attachment, error) {
+	return s.get(s.db.conn(ctx), id)
+}
+
+// GetForUpdate implements attachment.Store.
+func (s *AttachmentStore) GetForUpdate(ctx context.Context, id uuid.UUID) (*attachment.Attachment, error) {
+	return s.get(s.db.conn(ctx).Clauses(clause.Locking{Strength: "UPDATE"}), id)
+}
+
+func (s *AttachmentStore) get(q *gorm.DB, id uuid.UUID) (*attachment.Attachment, error) {
+	var r attachmentRow
+	if err := q.Where("id = ? AND deleted_at IS NULL", id).Take(&r).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, apperr.NotFound("attachment")
+		}
+		return nil, Translate(err)
+	}
+	return r.toDomain(), nil
+}
+
+// Insert implements attachment.Store.
+func (s *AttachmentStore) Insert(ctx context.Context, a *attachment.Attachment) error {
+	r := toAttachmentRow(a)
+	if err := s.db.conn(ctx).Create(&r).Error; err != nil {
+		if _, ok := IsUniqueViolation(err); ok {
+			return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+		}
+		return Translate(err)
+	}
+	a.CreatedAt, a.UpdatedAt = r.CreatedAt, r.UpdatedAt
+	return nil
+}
+
+// Update implements attachment.Store; the caller holds the row lock.
+func (s *AttachmentStore) Update(ctx context.Context, a *attachment.Attachment) error {
+	r := toAttachmentRow(a)
+	r.Version = a.Version + 1
+	res := s.db.conn(ctx).Model(&attachmentRow{}).Where("id = ? AND version = ?", a.ID, a.Version).
+		Select("*").Omit("id", "created_at", "updated_at").Updates(&r)
+	if res.Error != nil {
+		return Translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return apperr.VersionConflict(nil)
+	}
+	a.Version = r.Version
+	return s.db.conn(ctx).Raw(`SELECT updated_at FROM attachments WHERE id = ?`, a.ID).Scan(&a.UpdatedAt).Error
+}
+
+// ListByOwner implements attachment.Store.
+func (s *AttachmentStore) ListByOwner(ctx context.Context, ownerType string, ownerID uuid.UUID, req page.Request) ([]attachment.Attachment, error) {
+	var rows []attachmentRow
+	q := s.db.conn(ctx).Where("owner_type = ? AND owner_id = ? AND deleted_at IS NULL", ownerType, ownerID)
+	if req.After != uuid.Nil {
+		q = q.Where("id > ?", req.After)
+	}
+	if err := q.Order("id").Limit(req.Limit).Find(&rows).Error; err != nil {
+		return nil, Translate(err)
+	}
+	out := make([]attachment.Attachment, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// PendingBefore implements attachment.Store.
+func (s *AttachmentStore) PendingBefore(ctx context.Context, t time.Time, limit int) ([]attachment.Attachment, error) {
+	var rows []attachmentRow
+	if err := s.db.conn(ctx).Where("state = 'pending' AND created_at < ?", t).Order("created_at").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, Translate(err)
+	}
+	out := make([]attachment.Attachment, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].toDomain()
+	}
+	return out, nil
+}
+
+// DeleteRow implements attachment.Store: only a row still pending is removed.
+func (s *AttachmentStore) DeleteRow(ctx context.Context, id uuid.UUID) error {
+	return Translate(s.db.conn(ctx).Exec(`DELETE FROM attachments WHERE id = ? AND state = 'pending'`, id).Error)
+}
+
+func toAttachmentRow(a *attachment.Attachment) attachmentRow {
+	r := attachmentRow{
+		ID: a.ID, ProjectID: a.ProjectID, OwnerType: a.OwnerType, OwnerID: a.OwnerID, Purpose: a.Purpose,
+		ContentType: a.ContentType, Size: a.Size, SHA256: a.SHA256, State: a.State, RejectReason: strPtr(a.Reason),
+		UploadedBy: a.UploadedBy, ObjectKey: a.ObjectKey, DeviceCapturedAt: a.DeviceCapturedAt,
+		Format: strPtr(a.Format), Width: intPtr(a.Width), Height: intPtr(a.Height), Orientation: intPtr(a.Orientation),
+		DerivativesState: a.DerivativesState, DerivativesError: strPtr(a.DerivativesError),
+		ReceivedAt: a.ReceivedAt, Version: a.Version,
+	}
+	if l := a.DeviceLocation; l != nil {
+		r.DeviceLat, r.DeviceLng, r.DeviceAccuracyM = &l.Lat, &l.Lng, l.AccuracyM
+	}
+	if e := a.Exif; e != nil {
+		r.ExifTakenAt, r.CameraMake, r.CameraModel = e.TakenAt, strPtr(e.CameraMake), strPtr(e.CameraModel)
+		if e.Location != nil {
+			r.ExifLat, r.ExifLng = &e.Location.Lat, &e.Location.Lng
+		}
+	}
+	if d := a.Thumbnail; d != nil {
+		r.ThumbnailKey, r.ThumbnailWidth, r.ThumbnailHeight = &d.Key, &d.Width, &d.Height
+	}
+	if d := a.Preview; d != nil {
+		r.PreviewKey, r.PreviewWidth, r.PreviewHeight = &d.Key, &d.Width, &d.Height
+	}
+	return r
+}
+
+func (r *attachmentRow) toDomain() *attachment.Attachment {
+	a := &attachment.Attachment{
+		ID: r.ID, ProjectID: r.ProjectID, OwnerType: r.OwnerType, OwnerID: r.OwnerID, Purpose: r.Purpose,
+		ContentType: r.ContentType, Size: r.Size, SHA256: r.SHA256, State: r.State, Reason: deref(r.RejectReason),
+		UploadedBy: r.UploadedBy, ObjectKey: r.ObjectKey, DeviceCapturedAt: r.DeviceCapturedAt,
+		Format: deref(r.Format), Width: derefInt(r.Width), Height: derefInt(r.Height), Orientation: derefInt(r.Orientation),
+		DerivativesState: r.DerivativesState, DerivativesError: deref(r.DerivativesError),
+		ReceivedAt: r.ReceivedAt, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if r.DeviceLat != nil && r.DeviceLng != nil {
+		a.DeviceLocation = &attachment.Location{Lat: *r.DeviceLat, Lng: *r.DeviceLng, AccuracyM: r.DeviceAccuracyM}
+	}
+	if r.ExifTakenAt != nil || r.ExifLat != nil || r.CameraMake != nil || r.CameraModel != nil {
+		a.Exif = &attachment.ExifFacts{TakenAt: r.ExifTakenAt, CameraMake: deref(r.CameraMake), CameraModel: deref(r.CameraModel)}
+		if r.ExifLat != nil && r.ExifLng != nil {
+			a.Exif.Location = &attachment.Location{Lat: *r.ExifLat, Lng: *r.ExifLng}
+		}
+	}
+	if r.ThumbnailKey != nil {
+		a.Thumbnail = &attachment.Derivative{Key: *r.ThumbnailKey, Width: derefInt(r.ThumbnailWidth), Height: derefInt(r.ThumbnailHeight)}
+	}
+	if r.PreviewKey != nil {
+		a.Preview = &attachment.Derivative{Key: *r.PreviewKey, Width: derefInt(r.PreviewWidth), Height: derefInt(r.PreviewHeight)}
+	}
+	return a
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func intPtr(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func derefInt(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
