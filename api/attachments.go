@@ -78,6 +78,16 @@ func registerAttachmentRoutes(authed fiber.Router, s *attachment.Service) {
 		absoluteURLs(c, &a.URLs)
 		return writeJSON(c, fiber.StatusOK, a)
 	})
+	authed.Delete("/attachments/:id", func(c *fiber.Ctx) error {
+		id, err := uuidParam(c, "id")
+		if err != nil {
+			return err
+		}
+		if err := s.Purge(c.UserContext(), id); err != nil {
+			return err
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	})
 	authed.Get("/attachments", func(c *fiber.Ctx) error {
 		req, err := pageRequest(c)
 		if err != nil {

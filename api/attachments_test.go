@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/api/apitest"
+	"github.com/fieldops/fieldops/internal/attachment"
 )
 
 // phone drives the photo flow as the app does: the API through the harness (checked
@@ -230,5 +232,64 @@ func TestPhotoFlow(t *testing.T) {
 				t.Fatalf("list: %d %s", list.Status, list.Body)
 			}
 		})
+	}
+}
+
+// Uploads never completed are removed after the pending time, object and row, so the id
+// can be asked for again; completed photos are untouched. A purge removes the files.
+func TestPendingCleanupAndPurge(t *testing.T) {
+	env := apitest.New(t, apitest.WithEnv("FIELDOPS_PENDING_UPLOAD_TTL", "2h"))
+	ph := newPhone(t, env, "ambassador")
+	unit := demoUnit(t, env)
+	photo := testJPEG(t, 300, 200)
+
+	stale := ph.presign(t, photoRequest(uuid.Must(uuid.NewV7()), unit, photo, "image/jpeg"))
+	ph.put(t, stale, photo, nil)
+	fresh := ph.presign(t, photoRequest(uuid.Must(uuid.NewV7()), unit, photo, "image/jpeg"))
+	done := ph.presign(t, photoRequest(uuid.Must(uuid.NewV7()), unit, photo, "image/jpeg"))
+	ph.put(t, done, photo, nil)
+	if res := ph.complete(t, done.Attachment.ID); res.Status != 200 {
+		t.Fatalf("complete: %d %s", res.Status, res.Body)
+	}
+	ctx := context.Background()
+	if err := env.DB.Gorm(ctx).Exec(`UPDATE attachments SET created_at = now() - interval '3 hours' WHERE id IN (?, ?)`, stale.Attachment.ID, done.Attachment.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	n, err := env.Server.Photos.ExpirePending(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d, %v; want 1", n, err)
+	}
+	for id, want := range map[string]int{stale.Attachment.ID: 404, fresh.Attachment.ID: 200, done.Attachment.ID: 200} {
+		if res := ph.do(t, "GET", "/v1/attachments/"+id, nil); res.Status != want {
+			t.Errorf("%s: %d, want %d", id, res.Status, want)
+		}
+	}
+	gone := func(id string) bool {
+		_, err := env.Server.Blob.Stat(ctx, "attachments/"+id+"/original")
+		return errors.Is(err, attachment.ErrBlobNotFound)
+	}
+	if !gone(stale.Attachment.ID) || gone(done.Attachment.ID) {
+		t.Error("the expired upload's object is still there, or the completed one is gone")
+	}
+
+	v := ph.get(t, done.Attachment.ID)
+	admin := env.As(t, "admin")
+	if res := env.Do(t, apitest.Req{Method: "DELETE", Path: "/v1/attachments/" + done.Attachment.ID, Token: ph.token}); res.Status != 403 {
+		t.Fatalf("purge by the ambassador: %d", res.Status)
+	}
+	if res := env.Do(t, apitest.Req{Method: "DELETE", Path: "/v1/attachments/" + done.Attachment.ID, Token: admin}); res.Status != 204 {
+		t.Fatalf("purge: %d %s", res.Status, res.Body)
+	}
+	if res := ph.do(t, "GET", "/v1/attachments/"+done.Attachment.ID, nil); res.Status != 404 {
+		t.Fatalf("purged photo still shows: %d", res.Status)
+	}
+	if !gone(done.Attachment.ID) {
+		t.Error("the purged original is still stored")
+	}
+	if res, err := http.Get(v.URLs.Original); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			t.Error("the purged original can still be downloaded")
+		}
 	}
 }

@@ -38,6 +38,10 @@ func init() {
 			Want: allow(http.StatusOK, members...),
 		},
 		matrixCase{
+			Name: "attachments purge", Method: "DELETE", Path: "/v1/attachments/{attachment}", Setup: freshAttachment,
+			Want: allow(http.StatusNoContent, "admin"),
+		},
+		matrixCase{
 			// Those allowed get past the check and find nothing uploaded yet.
 			Name: "attachments complete", Method: "POST", Path: "/v1/attachments/{attachment}/complete", Setup: freshAttachment,
 			Want: allow(http.StatusConflict, "admin", "supervisor", "ambassador"),

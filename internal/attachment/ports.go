@@ -87,4 +87,6 @@ type Derived struct {
 var (
 	ErrUnsupportedFormat = errors.New("not a JPEG, PNG, WebP or HEIC image")
 	ErrUndecodable       = errors.New("the image cannot be decoded")
+	// ErrTooManyPixels is a header promising more pixels than allowed (a pixel bomb).
+	ErrTooManyPixels = errors.New("too many pixels")
 )

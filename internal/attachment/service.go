@@ -301,6 +301,8 @@ func (s *Service) check(ctx context.Context, a *Attachment, info ObjectInfo) (*r
 	switch {
 	case errors.Is(err, ErrUnsupportedFormat):
 		return &rejection{"unsupported-image", "the file is not a JPEG, PNG, WebP or HEIC image"}, probe, nil
+	case errors.Is(err, ErrTooManyPixels):
+		return &rejection{"too-many-pixels", err.Error()}, probe, nil
 	case err != nil:
 		return &rejection{"undecodable-image", err.Error()}, probe, nil
 	}
@@ -424,25 +426,25 @@ func (s *Service) MakeDerivatives(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return apperr.Unavailable("blob store", err)
 	}
-	thumb, err := s.imager.Resize(src, s.opts.ThumbSide)
-	if err == nil {
+	thumb, resizeErr := s.imager.Resize(src, s.opts.ThumbSide)
+	if resizeErr == nil {
 		var preview Derived
-		if preview, err = s.imager.Resize(src, s.opts.PreviewSide); err == nil {
+		if preview, resizeErr = s.imager.Resize(src, s.opts.PreviewSide); resizeErr == nil {
 			return s.storeDerivatives(ctx, a, thumb, preview)
 		}
 	}
 	// The original stays as evidence; only its derivatives are marked failed.
-	if uerr := s.tx.InTx(ctx, func(ctx context.Context) error {
+	if err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		cur, err := s.store.GetForUpdate(ctx, id)
 		if err != nil {
 			return err
 		}
-		cur.DerivativesState, cur.DerivativesError = DerivativesFailed, err.Error()
+		cur.DerivativesState, cur.DerivativesError = DerivativesFailed, resizeErr.Error()
 		return s.store.Update(ctx, cur)
-	}); uerr != nil {
-		return uerr
+	}); err != nil {
+		return err
 	}
-	return fmt.Errorf("%w: %v", ErrPermanent, err)
+	return fmt.Errorf("%w: %w", ErrPermanent, resizeErr)
 }
 
 func (s *Service) storeDerivatives(ctx context.Context, a *Attachment, thumb, preview Derived) error {
@@ -463,6 +465,30 @@ func (s *Service) storeDerivatives(ctx context.Context, a *Attachment, thumb, pr
 		cur.Preview = &Derivative{Key: pk, Width: preview.Width, Height: preview.Height}
 		return s.store.Update(ctx, cur)
 	})
+}
+
+// Purge removes a photo's files for good: evidence is kept even when its record is
+// deleted, so only a project admin may do this. The row stays, marked deleted.
+func (s *Service) Purge(ctx context.Context, id uuid.UUID) error {
+	a, err := s.store.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := authz.Require(ctx, "attachment", a.ProjectID, authz.RoleAdmin); err != nil {
+		return err
+	}
+	keys := []string{a.ObjectKey}
+	for _, d := range []*Derivative{a.Thumbnail, a.Preview} {
+		if d != nil {
+			keys = append(keys, d.Key)
+		}
+	}
+	for _, k := range keys {
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return s.store.MarkPurged(ctx, id)
 }
 
 // ExpirePending removes attachments whose upload was never completed within the

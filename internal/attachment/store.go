@@ -23,6 +23,8 @@ type Store interface {
 	// PendingBefore lists pending attachments asked for before t.
 	PendingBefore(ctx context.Context, t time.Time, limit int) ([]Attachment, error)
 	DeleteRow(ctx context.Context, id uuid.UUID) error
+	// MarkPurged soft-deletes the row of a purged photo, keeping who asked for it and when.
+	MarkPurged(ctx context.Context, id uuid.UUID) error
 }
 
 // OwnerTypes are the records a photo may belong to. Later areas add theirs (defect,

@@ -14,7 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/davidbyttow/govips/v2/vips"
 	"golang.org/x/image/draw"
@@ -141,9 +143,11 @@ func pureGoResize(src []byte, maxSide int, kernel draw.Interpolator) ([]byte, er
 }
 
 // TestPeakRSS measures the memory of one derivative job outside the Go heap too (libvips
-// allocates in C): each case runs in a fresh child process that loads the photo, starts
-// libvips, resets the peak RSS (/proc/self/clear_refs), runs the job 3 times and reports
-// VmHWM. Opt-in: FIELDOPS_IMAGING_RSS=1 go test -run TestPeakRSS -v ./storage/imaging/
+// allocates in C), and its CPU time (which, unlike wall time, does not grow when other
+// processes share the cores): each case runs in a fresh child process that loads the
+// photo, starts libvips, resets the peak RSS (/proc/self/clear_refs), runs the job
+// rssRuns times and reports VmHWM and the process's user+system CPU time per job.
+// Opt-in: FIELDOPS_IMAGING_RSS=1 go test -run TestPeakRSS -v ./storage/imaging/
 func TestPeakRSS(t *testing.T) {
 	if mode := os.Getenv("FIELDOPS_IMAGING_RSS_CHILD"); mode != "" {
 		rssChild(t, mode)
@@ -163,7 +167,7 @@ func TestPeakRSS(t *testing.T) {
 		}
 	}
 	modes := []string{"vips-jpeg-320", "vips-jpeg-1600", "vips-jpeg-320+1600", "vips-heic-1600", "purego-jpeg-1600"}
-	t.Logf("%-20s %12s %12s %12s", "job", "base RSS MB", "peak RSS MB", "job MB")
+	t.Logf("%-20s %12s %12s %12s %12s", "job", "base RSS MB", "peak RSS MB", "job MB", "CPU ms/job")
 	for _, mode := range modes {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestPeakRSS$", "-test.v") //nolint:gosec // the test binary itself
 		cmd.Env = append(os.Environ(), "FIELDOPS_IMAGING_RSS_CHILD="+mode, "FIELDOPS_IMAGING_RSS_DIR="+dir)
@@ -172,14 +176,15 @@ func TestPeakRSS(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", mode, err, out)
 		}
 		var base, peak int
+		var cpu float64
 		for line := range strings.SplitSeq(string(out), "\n") {
 			if after, ok := strings.CutPrefix(line, "RSS "); ok {
-				if _, err := fmt.Sscanf(after, "%d %d", &base, &peak); err != nil {
+				if _, err := fmt.Sscanf(after, "%d %d %f", &base, &peak, &cpu); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		t.Logf("%-20s %12.1f %12.1f %12.1f", mode, float64(base)/1024, float64(peak)/1024, float64(peak-base)/1024)
+		t.Logf("%-20s %12.1f %12.1f %12.1f %12.0f", mode, float64(base)/1024, float64(peak)/1024, float64(peak-base)/1024, cpu)
 	}
 }
 
@@ -215,12 +220,24 @@ func rssChild(t *testing.T, mode string) {
 		t.Fatal(err)
 	}
 	base := procStatus(t, "VmRSS")
-	for range 3 {
+	cpu0 := cpuTime(t)
+	const rssRuns = 5
+	for range rssRuns {
 		if err := job(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	fmt.Printf("RSS %d %d\n", base, procStatus(t, "VmHWM"))
+	perJob := (cpuTime(t) - cpu0) / rssRuns
+	fmt.Printf("RSS %d %d %.1f\n", base, procStatus(t, "VmHWM"), float64(perJob)/float64(time.Millisecond))
+}
+
+// cpuTime is the user+system CPU time of the process so far.
+func cpuTime(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // procStatus reads a kB field of /proc/self/status.

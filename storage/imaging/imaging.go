@@ -23,7 +23,7 @@ import (
 
 // ErrTooManyPixels says the image is larger than Options.MaxPixels (a pixel bomb, or just
 // too big to process). It wraps attachment.ErrUndecodable.
-var ErrTooManyPixels = fmt.Errorf("%w: too many pixels", attachment.ErrUndecodable)
+var ErrTooManyPixels = fmt.Errorf("%w: %w", attachment.ErrUndecodable, attachment.ErrTooManyPixels)
 
 // Options tune the Imager. Zero values take the defaults.
 type Options struct {

@@ -179,6 +179,11 @@ func (s *AttachmentStore) DeleteRow(ctx context.Context, id uuid.UUID) error {
 	return Translate(s.db.conn(ctx).Exec(`DELETE FROM attachments WHERE id = ? AND state = 'pending'`, id).Error)
 }
 
+// MarkPurged implements attachment.Store.
+func (s *AttachmentStore) MarkPurged(ctx context.Context, id uuid.UUID) error {
+	return Translate(s.db.conn(ctx).Exec(`UPDATE attachments SET deleted_at = now(), version = version + 1 WHERE id = ? AND deleted_at IS NULL`, id).Error)
+}
+
 func toAttachmentRow(a *attachment.Attachment) attachmentRow {
 	r := attachmentRow{
 		ID: a.ID, ProjectID: a.ProjectID, OwnerType: a.OwnerType, OwnerID: a.OwnerID, Purpose: a.Purpose,
