@@ -426,10 +426,12 @@ func (s *Service) MakeDerivatives(ctx context.Context, id uuid.UUID) error {
 	if err != nil {
 		return apperr.Unavailable("blob store", err)
 	}
-	thumb, resizeErr := s.imager.Resize(src, s.opts.ThumbSide)
+	// The original is decoded once, for the preview; the thumbnail is made from the
+	// preview, which is already upright and small.
+	preview, resizeErr := s.imager.Resize(src, s.opts.PreviewSide)
 	if resizeErr == nil {
-		var preview Derived
-		if preview, resizeErr = s.imager.Resize(src, s.opts.PreviewSide); resizeErr == nil {
+		var thumb Derived
+		if thumb, resizeErr = s.imager.Resize(preview.Data, s.opts.ThumbSide); resizeErr == nil {
 			return s.storeDerivatives(ctx, a, thumb, preview)
 		}
 	}

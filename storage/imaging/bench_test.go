@@ -96,6 +96,18 @@ func BenchmarkResize(b *testing.B) {
 			}
 		}
 	})
+	// The same job with the thumbnail made from the preview: one decode of the photo.
+	b.Run("vips/jpeg/1600-then-320", func(b *testing.B) {
+		for b.Loop() {
+			preview, err := testImager.Resize(photo, 1600)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := testImager.Resize(preview.Data, 320); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	if photoHEIC != nil {
 		b.Run("vips/heic/1600", func(b *testing.B) {
 			for b.Loop() {

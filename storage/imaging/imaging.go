@@ -22,7 +22,7 @@ import (
 )
 
 // ErrTooManyPixels says the image is larger than Options.MaxPixels (a pixel bomb, or just
-// too big to process). It wraps attachment.ErrUndecodable.
+// too big to process). It wraps attachment.ErrTooManyPixels and attachment.ErrUndecodable.
 var ErrTooManyPixels = fmt.Errorf("%w: %w", attachment.ErrUndecodable, attachment.ErrTooManyPixels)
 
 // Options tune the Imager. Zero values take the defaults.
@@ -147,7 +147,8 @@ func Shutdown() {
 //
 // Errors: attachment.ErrUnsupportedFormat for anything but JPEG, PNG, WebP or HEIC
 // (AVIF included); attachment.ErrUndecodable when the header is broken or not within
-// head; ErrTooManyPixels (which wraps ErrUndecodable) above MaxPixels.
+// head; ErrTooManyPixels (which wraps attachment.ErrTooManyPixels and ErrUndecodable)
+// above MaxPixels.
 func (im *Imager) Probe(head []byte) (attachment.ImageInfo, error) {
 	h, err := im.header(head)
 	if err != nil {

@@ -1,0 +1,261 @@
+package api_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/api/apitest"
+)
+
+// benchPhone talks to a real listener over HTTP, as phones do (the harness's
+// in-process path would leave out the network and the HTTP server).
+type benchPhone struct {
+	base, token string
+	client      *http.Client
+}
+
+func newBenchPhone(b *testing.B, env *apitest.Env) *benchPhone {
+	tr := &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}
+	return &benchPhone{base: env.Listen(b), token: env.As(b, "ambassador"), client: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
+}
+
+func (p *benchPhone) call(method, url string, body []byte, headers map[string]string) (int, []byte, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	req.ContentLength = int64(len(body))
+	res, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	return res.StatusCode, out, err
+}
+
+func (p *benchPhone) api(method, path string, body any) (int, []byte, error) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	return p.call(method, p.base+path, raw, map[string]string{"Authorization": "Bearer " + p.token, "Content-Type": "application/json"})
+}
+
+func (p *benchPhone) presign(unit string, data []byte) (presigned, error) {
+	code, out, err := p.api("POST", "/v1/attachments", photoRequest(uuid.Must(uuid.NewV7()), unit, data, "image/jpeg"))
+	if err != nil || code != http.StatusCreated {
+		return presigned{}, fmt.Errorf("presign: %d %v %s", code, err, out)
+	}
+	var ps presigned
+	return ps, json.Unmarshal(out, &ps)
+}
+
+func (p *benchPhone) upload(ps presigned, data []byte) error {
+	code, out, err := p.call(ps.Upload.Method, ps.Upload.URL, data, ps.Upload.Headers)
+	if err != nil || code != http.StatusOK {
+		return fmt.Errorf("upload: %d %v %s", code, err, out)
+	}
+	return nil
+}
+
+func (p *benchPhone) complete(id string) error {
+	code, out, err := p.api("POST", "/v1/attachments/"+id+"/complete", nil)
+	if err != nil || code != http.StatusOK {
+		return fmt.Errorf("complete: %d %v %s", code, err, out)
+	}
+	return nil
+}
+
+// latencies collects durations from many goroutines and reports percentiles.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *latencies) report(b *testing.B) {
+	slices.Sort(l.d)
+	if len(l.d) == 0 {
+		return
+	}
+	at := func(q float64) float64 { return float64(l.d[int(q*float64(len(l.d)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// photoOfSize is a JPEG of about n bytes: a noise picture, padded after its end marker
+// with random bytes so each copy has its own checksum.
+func photoOfSize(b *testing.B, w, h, n int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	noise := make([]byte, w*h)
+	_, _ = rand.Read(noise)
+	for i, v := range noise {
+		img.Set(i%w, i/w, color.RGBA{v, v ^ 0x5a, v ^ 0xa5, 255})
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
+		b.Fatal(err)
+	}
+	if pad := n - buf.Len(); pad > 0 {
+		extra := make([]byte, pad)
+		_, _ = rand.Read(extra)
+		buf.Write(extra)
+	}
+	return buf.Bytes()
+}
+
+func unique(data []byte) []byte {
+	out := append([]byte(nil), data...)
+	_, _ = rand.Read(out[len(out)-16:])
+	return out
+}
+
+func benchEnv(b *testing.B) (*apitest.Env, string) {
+	env := apitest.New(b, apitest.WithMinIO(b), apitest.WithEnv("FIELDOPS_LOG_LEVEL", "warn"), apitest.WithEnv("FIELDOPS_DB_MAX_OPEN_CONNS", "40"))
+	return env, demoUnitB(b, env)
+}
+
+func demoUnitB(b *testing.B, env *apitest.Env) string {
+	var id string
+	env.DB.Gorm(b.Context()).Raw(`SELECT id::text FROM units WHERE project_id = ? ORDER BY number LIMIT 1`, env.Demo.ProjectID).Scan(&id)
+	return id
+}
+
+// BenchmarkPhotoPresign: POST /v1/attachments over HTTP, 32 at once.
+func BenchmarkPhotoPresign(b *testing.B) {
+	env, unit := benchEnv(b)
+	p := newBenchPhone(b, env)
+	data := photoOfSize(b, 64, 64, 4096)
+	var lat latencies
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			start := time.Now()
+			if _, err := p.presign(unit, unique(data)); err != nil {
+				b.Error(err)
+				return
+			}
+			lat.add(time.Since(start))
+		}
+	})
+	lat.report(b)
+}
+
+// BenchmarkPhotoComplete: POST /v1/attachments/{id}/complete over HTTP, 32 at once,
+// each checking a 1 MB photo in MinIO (stat with checksum, 256 KiB read, header and EXIF).
+func BenchmarkPhotoComplete(b *testing.B) {
+	env, unit := benchEnv(b)
+	p := newBenchPhone(b, env)
+	data := photoOfSize(b, 1024, 768, 1<<20)
+	ids := make(chan string, b.N)
+	for i := 0; i < b.N; i++ {
+		d := unique(data)
+		ps, err := p.presign(unit, d)
+		if err == nil {
+			err = p.upload(ps, d)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids <- ps.Attachment.ID
+	}
+	close(ids)
+	var lat latencies
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := <-ids
+			start := time.Now()
+			if err := p.complete(id); err != nil {
+				b.Error(err)
+				return
+			}
+			lat.add(time.Since(start))
+		}
+	})
+	lat.report(b)
+}
+
+// BenchmarkPhotoUpload100x4MB: 100 phones at once each upload a 4 MB photo. "raw" is
+// presigned PUTs straight to MinIO; "flow" is the whole app flow (presign, PUT,
+// complete). Their MB/s ratio is the cost of the API around the upload.
+func BenchmarkPhotoUpload100x4MB(b *testing.B) {
+	env, unit := benchEnv(b)
+	p := newBenchPhone(b, env)
+	base := photoOfSize(b, 1600, 1200, 4<<20)
+	files := make([][]byte, 100)
+	for i := range files {
+		files[i] = unique(base)
+	}
+	run := func(b *testing.B, one func(data []byte) error) {
+		b.SetBytes(int64(len(files)) * int64(len(base)))
+		for i := 0; i < b.N; i++ {
+			var wg sync.WaitGroup
+			errs := make(chan error, len(files))
+			for _, f := range files {
+				wg.Add(1)
+				go func(d []byte) {
+					defer wg.Done()
+					if err := one(unique(d)); err != nil {
+						errs <- err
+					}
+				}(f)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("raw", func(b *testing.B) {
+		// Presigned outside the timer: only the PUTs to MinIO are measured.
+		urls := make(chan presigned, 200*b.N+200)
+		for i := 0; i < (b.N+1)*len(files); i++ {
+			ps, err := p.presign(unit, base)
+			if err != nil {
+				b.Fatal(err)
+			}
+			urls <- ps
+		}
+		b.ResetTimer()
+		run(b, func(d []byte) error {
+			ps := <-urls
+			// The same bytes as signed (the checksum is part of the signature).
+			return p.upload(ps, base)
+		})
+	})
+	b.Run("flow", func(b *testing.B) {
+		run(b, func(d []byte) error {
+			ps, err := p.presign(unit, d)
+			if err != nil {
+				return err
+			}
+			if err := p.upload(ps, d); err != nil {
+				return err
+			}
+			return p.complete(ps.Attachment.ID)
+		})
+	})
+}
