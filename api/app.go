@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -70,7 +71,7 @@ func New(d Deps) *fiber.App {
 	}
 	if len(d.Config.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
-			AllowOrigins:  joinComma(d.Config.CORSOrigins),
+			AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
 			AllowHeaders:  "Authorization, Content-Type, Idempotency-Key, X-Request-ID",
 			ExposeHeaders: "X-Request-ID, Retry-After, Idempotent-Replayed",
 			MaxAge:        int((12 * time.Hour).Seconds()),
@@ -99,17 +100,6 @@ func proxyHeader(trusted []string) string {
 		return fiber.HeaderXForwardedFor
 	}
 	return ""
-}
-
-func joinComma(items []string) string {
-	out := ""
-	for i, s := range items {
-		if i > 0 {
-			out += ","
-		}
-		out += s
-	}
-	return out
 }
 
 func registerOpsRoutes(app *fiber.App, d Deps) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/attachment"
+	"github.com/fieldops/fieldops/storage/blob"
 )
 
 type locationRequest struct {
@@ -48,12 +49,8 @@ func registerAttachmentRoutes(authed fiber.Router, s *attachment.Service) {
 		if err != nil {
 			return err
 		}
-		p.Upload.URL = absoluteURL(c, p.Upload.URL)
-		status := fiber.StatusOK
-		if created {
-			status = fiber.StatusCreated
-		}
-		return writeJSON(c, status, p)
+		p.Upload.URL = blob.AbsoluteURL(c.BaseURL(), p.Upload.URL)
+		return createdOr200(c, p, created)
 	})
 	authed.Post("/attachments/:id/complete", func(c *fiber.Ctx) error {
 		id, err := uuidParam(c, "id")
@@ -108,14 +105,8 @@ func registerAttachmentRoutes(authed fiber.Router, s *attachment.Service) {
 	})
 }
 
-// absoluteURL completes a path-only URL (the local store's) with this request's base.
-func absoluteURL(c *fiber.Ctx, u string) string {
-	if strings.HasPrefix(u, "/") {
-		return c.BaseURL() + u
-	}
-	return u
-}
-
+// absoluteURLs completes the local store's path-only links with this request's base.
 func absoluteURLs(c *fiber.Ctx, u *attachment.URLs) {
-	u.Original, u.Thumbnail, u.Preview = absoluteURL(c, u.Original), absoluteURL(c, u.Thumbnail), absoluteURL(c, u.Preview)
+	base := c.BaseURL()
+	u.Original, u.Thumbnail, u.Preview = blob.AbsoluteURL(base, u.Original), blob.AbsoluteURL(base, u.Thumbnail), blob.AbsoluteURL(base, u.Preview)
 }

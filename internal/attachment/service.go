@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -86,13 +87,13 @@ func (s *Service) validate(in NewAttachment) error {
 		add("id", "required", "is required: the app chooses the attachment's UUID")
 	}
 	if !slices.Contains(OwnerTypes, in.OwnerType) {
-		add("owner_type", "oneof", "must be one of: "+joinList(OwnerTypes))
+		add("owner_type", "oneof", "must be one of: "+strings.Join(OwnerTypes, ", "))
 	}
 	if in.OwnerID == uuid.Nil {
 		add("owner_id", "required", "is required")
 	}
 	if !slices.Contains(Purposes, in.Purpose) {
-		add("purpose", "oneof", "must be one of: "+joinList(Purposes))
+		add("purpose", "oneof", "must be one of: "+strings.Join(Purposes, ", "))
 	}
 	if _, ok := ContentTypes[in.ContentType]; !ok {
 		add("content_type", "oneof", "must be one of: image/jpeg, image/png, image/webp, image/heic")
@@ -377,7 +378,7 @@ func (s *Service) withURLs(ctx context.Context, a *Attachment) (*WithURLs, error
 // List returns the photos of one record; whoever may see the record may see them.
 func (s *Service) List(ctx context.Context, ownerType string, ownerID uuid.UUID, req page.Request) (page.Page[WithURLs], error) {
 	if !slices.Contains(OwnerTypes, ownerType) {
-		return page.Page[WithURLs]{}, apperr.Invalid("unknown owner type", apperr.FieldError{Field: "owner_type", Rule: "oneof", Message: "must be one of: " + joinList(OwnerTypes)})
+		return page.Page[WithURLs]{}, apperr.Invalid("unknown owner type", apperr.FieldError{Field: "owner_type", Rule: "oneof", Message: "must be one of: " + strings.Join(OwnerTypes, ", ")})
 	}
 	project, err := s.store.OwnerProject(ctx, ownerType, ownerID)
 	if err != nil {
@@ -516,15 +517,4 @@ func (s *Service) ExpirePending(ctx context.Context) (int, error) {
 			n++
 		}
 	}
-}
-
-func joinList(items []string) string {
-	out := ""
-	for i, s := range items {
-		if i > 0 {
-			out += ", "
-		}
-		out += s
-	}
-	return out
 }
