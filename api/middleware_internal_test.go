@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -63,5 +64,28 @@ func TestRequestContextHasDeadline(t *testing.T) {
 	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
 		body, _ := io.ReadAll(res.Body)
 		t.Fatalf("deadline passed: %d %s", res.StatusCode, body)
+	}
+}
+
+// A connection that sends no request within the read timeout is told 408 and closed,
+// not a 503 that would claim an outage.
+func TestSilentConnectionGets408(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	app := fiber.New(fiber.Config{ErrorHandler: errorHandler(log), DisableStartupMessage: true, ReadTimeout: 200 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln) }()
+	defer func() { _ = app.Shutdown() }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	head, _ := io.ReadAll(conn)
+	if len(head) > 0 && !strings.HasPrefix(string(head), "HTTP/1.1 408") {
+		t.Fatalf("answer to a silent connection: %.80s", head)
 	}
 }

@@ -64,7 +64,8 @@ func toAppError(err error) *apperr.Error {
 		case fiber.StatusUnsupportedMediaType:
 			return apperr.UnsupportedMedia(fe.Message)
 		case fiber.StatusRequestTimeout:
-			return apperr.Unavailable("the server", err)
+			// A connection that sent no request within the read timeout: not our outage.
+			return &apperr.Error{Kind: apperr.KindBadRequest, Code: "request-timeout", Detail: "no complete request arrived in time"}
 		}
 		return &apperr.Error{Kind: apperr.KindInternal, Code: "internal", Err: err}
 	}
@@ -86,8 +87,12 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			c.Set(fiber.HeaderXRequestID, id)
 		}
 		status := kindStatus[e.Kind]
-		if e.Code == "method-not-allowed" {
+		switch e.Code {
+		case "method-not-allowed":
 			status = fiber.StatusMethodNotAllowed
+		case "request-timeout":
+			status = fiber.StatusRequestTimeout
+			c.Context().SetConnectionClose()
 		}
 		p := Problem{
 			Type:      ProblemBase + e.Code,

@@ -16,8 +16,9 @@ import (
 	"github.com/fieldops/fieldops/internal/apperr"
 )
 
-// Argon2id parameters: the OWASP minimum (19 MiB, 2 passes, 1 lane); about 19 ms and
-// 20 MB per hash on the project's machines.
+// Argon2id parameters: the OWASP minimum (19 MiB, 2 passes, 1 lane): 20 MB and, on the
+// project's 2-vCPU machines, 36–41 ms of one core per hash (x/crypto has no AVX2 path),
+// so logins top out near cores ÷ 40 ms (docs/BENCHMARKS.md).
 const (
 	argonMemory  = 19456 // KiB
 	argonTime    = 2
