@@ -110,6 +110,28 @@ func TestPhotoFixtures(t *testing.T) {
 		}
 	})
 
+	t.Run("large metadata before the frame header", func(t *testing.T) {
+		// Three 60 KB APP2 segments push the frame header past the first read.
+		plain := testJPEG(t, 640, 480)
+		big := append([]byte{}, plain[:2]...)
+		for i := 0; i < 3; i++ {
+			seg := make([]byte, 60000)
+			big = append(big, 0xFF, 0xE2, byte((len(seg)+2)>>8), byte((len(seg)+2)&0xff))
+			big = append(big, seg...)
+		}
+		big = append(big, plain[2:]...)
+		ps := ph.presign(t, photoRequest(uuid.Must(uuid.NewV7()), unit, big, "image/jpeg"))
+		if code := ph.put(t, ps, big, nil); code >= 400 {
+			t.Fatalf("upload: %d", code)
+		}
+		res := ph.complete(t, ps.Attachment.ID)
+		var v attachmentView
+		res.JSON(t, &v)
+		if res.Status != http.StatusOK || v.Width != 640 || v.Height != 480 {
+			t.Fatalf("complete: %d %s", res.Status, res.Body)
+		}
+	})
+
 	t.Run("pixel bomb rejected", func(t *testing.T) {
 		id, res := upload(t, "bomb.png", "image/png")
 		if res.Status != http.StatusUnprocessableEntity {
