@@ -75,10 +75,7 @@ func runOrgScenarios(t *testing.T, st *orgState, scenarios []orgScenario) {
 	t.Helper()
 	for _, sc := range scenarios {
 		ok := t.Run(sc.name, func(t *testing.T) {
-			counts := map[string]int64{}
-			for _, table := range sc.unchanged {
-				counts[table] = st.env.Count(t, table)
-			}
+			counts := st.env.Snapshot(t, sc.unchanged...)
 			res := st.env.Do(t, sc.req(st))
 			if res.Status != sc.status {
 				t.Fatalf("status %d, want %d: %s", res.Status, sc.status, res.Body)
@@ -94,11 +91,7 @@ func runOrgScenarios(t *testing.T, st *orgState, scenarios []orgScenario) {
 					}
 				}
 			}
-			for table, before := range counts {
-				if after := st.env.Count(t, table); after != before {
-					t.Errorf("%s: %d rows before, %d after", table, before, after)
-				}
-			}
+			st.env.Unchanged(t, counts)
 			if sc.check != nil {
 				sc.check(t, st, res)
 			}

@@ -266,6 +266,26 @@ func (e *Env) Login(t testing.TB, login, password string) string {
 // As signs in as a demo user (admin, supervisor, ambassador, engineer, guard).
 func (e *Env) As(t testing.TB, login string) string { return e.Login(t, login, postgres.DemoPassword) }
 
+// Snapshot counts the rows of each table, for a later Unchanged.
+func (e *Env) Snapshot(t testing.TB, tables ...string) map[string]int64 {
+	t.Helper()
+	counts := make(map[string]int64, len(tables))
+	for _, table := range tables {
+		counts[table] = e.Count(t, table)
+	}
+	return counts
+}
+
+// Unchanged checks that no table of a Snapshot gained or lost rows: bad input wrote nothing.
+func (e *Env) Unchanged(t testing.TB, before map[string]int64) {
+	t.Helper()
+	for table, n := range before {
+		if after := e.Count(t, table); after != n {
+			t.Errorf("%s: %d rows before, %d after", table, n, after)
+		}
+	}
+}
+
 // Count returns the number of rows of a table, for "nothing was written" checks.
 func (e *Env) Count(t testing.TB, table string) int64 {
 	t.Helper()
