@@ -18,7 +18,8 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (CleanupResult, 
 	var r CleanupResult
 	err := db.InTx(ctx, func(ctx context.Context) error {
 		tx := db.conn(ctx)
-		// Children point at parents; detach before deleting so no order matters.
+		// A child token's parent_id is set to NULL by the foreign key (ON DELETE SET NULL),
+		// so expired parents can go before their children.
 		res := tx.Exec(`DELETE FROM refresh_tokens WHERE expires_at < ?`, now.Add(-24*time.Hour))
 		if res.Error != nil {
 			return res.Error
