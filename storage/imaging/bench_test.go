@@ -72,6 +72,23 @@ func benchPhoto(tb testing.TB) []byte {
 	return photoJPEG
 }
 
+// iphonePhoto reads jpg-orientation-6.jpg from the govips module's resources (nil, with
+// a log line, when the module's files are not there).
+func iphonePhoto(tb testing.TB) []byte {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/davidbyttow/govips/v2").Output()
+	if err != nil {
+		tb.Logf("govips module not found: %v", err)
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "resources", "jpg-orientation-6.jpg"))
+	if err != nil {
+		tb.Logf("iPhone photo not found: %v", err)
+		return nil
+	}
+	return b
+}
+
 func clamp(v int) uint8 { return uint8(min(max(v, 0), 255)) } //nolint:gosec // clamped to 0–255
 
 func BenchmarkResize(b *testing.B) {
@@ -108,6 +125,21 @@ func BenchmarkResize(b *testing.B) {
 			}
 		}
 	})
+	// A real 12 MP phone photo (4032×3024, 3.0 MB, EXIF orientation 6) from govips' own
+	// test resources, which are in the module cache wherever this builds.
+	if real := iphonePhoto(b); real != nil {
+		b.Run("vips/iphone/1600-then-320", func(b *testing.B) {
+			for b.Loop() {
+				preview, err := testImager.Resize(real, 1600)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := testImager.Resize(preview.Data, 320); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	if photoHEIC != nil {
 		b.Run("vips/heic/1600", func(b *testing.B) {
 			for b.Loop() {

@@ -179,6 +179,8 @@ func TestResize(t *testing.T) {
 	turned := [4][3]int{green, black, yellow, red}  // turned 90° clockwise (orientation 6)
 	// vp8x_alpha.webp is 78% opaque: flattened on white, not black.
 	onWhite := [4][3]int{{55, 55, 55}, {255, 55, 55}, {55, 255, 55}, {255, 255, 55}}
+	// cmyk.jpg went through print colours, where pure red and green do not exist.
+	cmykGamut := [4][3]int{black, {237, 38, 41}, {190, 202, 32}, yellow}
 	tests := []struct {
 		name          string
 		file          string
@@ -192,6 +194,7 @@ func TestResize(t *testing.T) {
 		{name: "never enlarged", file: "orient6.jpg", maxSide: 1600, wantW: 300, wantH: 400, corners: &turned},
 		{name: "heic irot is applied", file: "irot270.heic", maxSide: 200, wantW: 150, wantH: 200, corners: &turned},
 		{name: "heic EXIF orientation is not applied", file: "exif6.heic", maxSide: 200, wantW: 200, wantH: 150, corners: &upright},
+		{name: "cmyk jpeg becomes sRGB", file: "cmyk.jpg", maxSide: 200, wantW: 200, wantH: 150, corners: &cmykGamut},
 		{name: "png", file: "screenshot.png", maxSide: 100, wantW: 100, wantH: 75, corners: &upright},
 		{name: "webp lossy", file: "vp8.webp", maxSide: 320, wantW: 320, wantH: 240, corners: &upright},
 		{name: "webp lossless", file: "vp8l.webp", maxSide: 320, wantW: 320, wantH: 240, corners: &upright},
@@ -226,6 +229,9 @@ func TestResize(t *testing.T) {
 			img, err := jpeg.Decode(bytes.NewReader(got.Data))
 			if err != nil {
 				t.Fatalf("output is not a JPEG: %v", err)
+			}
+			if _, ycc := img.(*image.YCbCr); !ycc {
+				t.Errorf("JPEG decodes as %T, want colour (YCbCr) for phones", img)
 			}
 			if b := img.Bounds(); b.Dx() != got.Width || b.Dy() != got.Height {
 				t.Errorf("JPEG is %v, Derived says %d×%d", b, got.Width, got.Height)
