@@ -16,8 +16,15 @@ import (
 	"github.com/fieldops/fieldops/internal/auth"
 	"github.com/fieldops/fieldops/internal/buildinfo"
 	"github.com/fieldops/fieldops/internal/config"
+	"github.com/fieldops/fieldops/internal/defect"
 	"github.com/fieldops/fieldops/internal/idempotency"
+	"github.com/fieldops/fieldops/internal/inspection"
+	"github.com/fieldops/fieldops/internal/notify"
 	"github.com/fieldops/fieldops/internal/org"
+	"github.com/fieldops/fieldops/internal/report"
+	"github.com/fieldops/fieldops/internal/signoff"
+	"github.com/fieldops/fieldops/internal/sla"
+	"github.com/fieldops/fieldops/internal/workorder"
 	"github.com/fieldops/fieldops/storage/blob"
 )
 
@@ -35,6 +42,13 @@ type Deps struct {
 	Auth        *auth.Service
 	Org         *org.Service
 	Photos      *attachment.Service
+	Inspections *inspection.Service
+	Defects     *defect.Service
+	Signoffs    *signoff.Service
+	Reports     *report.Service
+	WorkOrders  *workorder.Service
+	SLA         *sla.Service
+	Notify      *notify.Service
 	Idempotency idempotency.Store
 	Tx          Transactor
 	Ready       []Check
@@ -92,6 +106,14 @@ func New(d Deps) *fiber.App {
 	registerUserRoutes(authed, d.Auth)
 	registerOrgRoutes(authed, d.Org)
 	registerAttachmentRoutes(authed, d.Photos)
+	registerInspectionRoutes(authed, d.Inspections)
+	registerDefectRoutes(authed, d.Defects)
+	registerSignoffRoutes(authed, d.Signoffs)
+	registerReportRoutes(authed, d.Reports)
+	registerDeviceRoutes(authed, d.Notify)
+	registerNotificationRoutes(authed, d.Notify)
+	registerWorkOrderRoutes(authed, d.WorkOrders)
+	registerSLARoutes(authed, d.SLA)
 	return app
 }
 

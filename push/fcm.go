@@ -125,7 +125,8 @@ func classify(ctx context.Context, err error) error {
 	}
 	status := 0
 	var after time.Duration
-	if res := errorutils.HTTPResponse(err); res != nil {
+	// The SDK has read and closed the body; only the status and headers are left.
+	if res := errorutils.HTTPResponse(err); res != nil { //nolint:bodyclose // closed by the SDK
 		status = res.StatusCode
 		after = retryAfter(res.Header.Get("Retry-After"), time.Now())
 	}

@@ -29,4 +29,4 @@ type Store interface {
 
 // OwnerTypes are the records a photo may belong to. Later areas add theirs (defect,
 // inspection, work order, incident, checkpoint) with their tables in the store.
-var OwnerTypes = []string{"project", "building", "unit", "unit_type", "zone"}
+var OwnerTypes = []string{"project", "building", "unit", "unit_type", "zone", "defect", "inspection", "work_order"}

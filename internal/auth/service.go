@@ -33,6 +33,11 @@ type Options struct {
 	LoginLimitAccWindow time.Duration
 
 	Now func() time.Time // the clock; nil means time.Now
+
+	// OnLogout runs in the logout's transaction with the signed-out session's user and
+	// device (the notify service removes that phone, so it stops showing their
+	// notifications); nil: nothing.
+	OnLogout func(ctx context.Context, userID uuid.UUID, deviceID string) error
 }
 
 // OptionsFromConfig takes the service's settings from the loaded configuration.
@@ -329,13 +334,30 @@ func (s *Service) lostResponseRetry(ctx context.Context, tok *RefreshToken, now 
 	return true, nil
 }
 
-// Logout revokes the token's whole family (this sign-in on this device). An unknown
-// token is not an error: logging out twice is fine.
+// Logout revokes the token's whole family (this sign-in on this device) and hands the
+// session's user and device to OnLogout. An unknown token is not an error: logging out
+// twice is fine.
 func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if refreshToken == "" || len(refreshToken) > 512 {
 		return nil
 	}
-	return s.store.RevokeRefreshFamilyByHash(ctx, hashRefreshToken(refreshToken), s.now())
+	hash := hashRefreshToken(refreshToken)
+	if s.opts.OnLogout == nil {
+		return s.store.RevokeRefreshFamilyByHash(ctx, hash, s.now())
+	}
+	return s.tx.InTx(ctx, func(ctx context.Context) error {
+		t, err := s.store.LockRefreshToken(ctx, hash)
+		if errors.Is(err, apperr.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.store.RevokeRefreshFamily(ctx, t.FamilyID, s.now()); err != nil {
+			return err
+		}
+		return s.opts.OnLogout(ctx, t.UserID, t.DeviceID)
+	})
 }
 
 // Authenticate turns an access token into the caller, loaded fresh (one query) so a

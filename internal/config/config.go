@@ -80,11 +80,18 @@ type Config struct {
 	PushDriver         string // log or fcm
 	FCMProjectID       string
 	FCMCredentialsFile string
+	// FCMEndpoint replaces FCM's address (a fake in tests); no credentials are sent to it.
+	FCMEndpoint string
 }
 
 // Load reads the environment through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (*Config, error) {
 	r := reader{getenv: getenv}
+	// A project id alone is enough to send through FCM; without one, pushes go to the log.
+	pushDefault := "log"
+	if r.str("FIELDOPS_FCM_PROJECT_ID", "") != "" {
+		pushDefault = "fcm"
+	}
 	c := &Config{
 		Env:                r.oneOf("FIELDOPS_ENV", "development", "development", "production"),
 		DatabaseURL:        r.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fieldops?sslmode=disable"),
@@ -137,9 +144,10 @@ func Load(getenv func(string) string) (*Config, error) {
 		DownloadURLTTL:   r.duration("FIELDOPS_DOWNLOAD_URL_TTL", 10*time.Minute),
 		PendingUploadTTL: r.duration("FIELDOPS_PENDING_UPLOAD_TTL", 72*time.Hour),
 
-		PushDriver:         r.oneOf("FIELDOPS_PUSH_DRIVER", "log", "log", "fcm"),
+		PushDriver:         r.oneOf("FIELDOPS_PUSH_DRIVER", pushDefault, "log", "fcm"),
 		FCMProjectID:       r.str("FIELDOPS_FCM_PROJECT_ID", ""),
 		FCMCredentialsFile: r.str("FIELDOPS_FCM_CREDENTIALS_FILE", ""),
+		FCMEndpoint:        r.str("FIELDOPS_FCM_ENDPOINT", ""),
 	}
 
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -199,6 +207,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.PushDriver == "fcm" && c.FCMProjectID == "" {
 		r.fail("FIELDOPS_FCM_PROJECT_ID", "is required when FIELDOPS_PUSH_DRIVER=fcm")
 	}
+	if c.FCMEndpoint != "" {
+		if u, err := url.Parse(c.FCMEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail("FIELDOPS_FCM_ENDPOINT", "must be an http(s) URL such as http://127.0.0.1:9099/v1")
+		}
+	}
 	if len(r.errs) > 0 {
 		return nil, errors.Join(r.errs...)
 	}
@@ -239,7 +252,7 @@ func (c *Config) Masked() map[string]any {
 		"s3_public_use_tls": c.S3PublicUseTLS, "photo_max_bytes": c.PhotoMaxBytes,
 		"photo_max_pixels": c.PhotoMaxPixels, "upload_url_ttl": c.UploadURLTTL.String(), "download_url_ttl": c.DownloadURLTTL.String(),
 		"pending_upload_ttl": c.PendingUploadTTL.String(), "push_driver": c.PushDriver, "fcm_project_id": c.FCMProjectID,
-		"fcm_credentials_file": c.FCMCredentialsFile,
+		"fcm_credentials_file": c.FCMCredentialsFile, "fcm_endpoint": c.FCMEndpoint,
 	}
 }
 

@@ -38,6 +38,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"FIELDOPS_IDEMPOTENCY_TTL":      {"FIELDOPS_IDEMPOTENCY_TTL": "24h"},
 		"FIELDOPS_DB_MAX_IDLE_CONNS":    {"FIELDOPS_DB_MAX_OPEN_CONNS": "5", "FIELDOPS_DB_MAX_IDLE_CONNS": "10"},
 		"FIELDOPS_FCM_PROJECT_ID":       {"FIELDOPS_PUSH_DRIVER": "fcm"},
+		"FIELDOPS_FCM_ENDPOINT":         {"FIELDOPS_FCM_ENDPOINT": "not a url"},
 		"FIELDOPS_PUBLIC_BASE_URL":      {"FIELDOPS_PUBLIC_BASE_URL": "not a url"},
 		"FIELDOPS_ENV":                  {"FIELDOPS_ENV": "staging"},
 		"FIELDOPS_JWT_SECRET (prod)":    {"FIELDOPS_ENV": "production"},

@@ -176,7 +176,8 @@ type Rules struct {
 	// DueBeforeHandover: a defect of a unit not yet handed over is due before the
 	// unit's handover date (start of that day in the project's time zone) when that
 	// is earlier.
-	DueBeforeHandover bool      `json:"due_before_handover"`
-	Version           int       `json:"version"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	DueBeforeHandover bool `json:"due_before_handover"`
+	// Version is 0 while the project has no rules of its own (the defaults apply).
+	Version   int        `json:"version"`
+	UpdatedAt *time.Time `json:"updated_at"`
 }

@@ -3,7 +3,10 @@
 // when the change does.
 package jobs
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Args is one job's arguments; Kind names the worker that runs it. (Any River job
 // argument type satisfies it.)
@@ -15,6 +18,19 @@ type Args interface {
 // when there is one.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, args Args) error
+}
+
+// Scheduled is a job to run at a moment (or as soon as possible when At is zero or past).
+type Scheduled struct {
+	Args Args
+	At   time.Time
+}
+
+// Scheduler puts jobs on the durable queue to run at given moments, all in one insert,
+// inside the transaction carried by ctx when there is one. A job is worked once, by one
+// instance, however many instances run; it survives restarts.
+type Scheduler interface {
+	Schedule(ctx context.Context, jobs ...Scheduled) error
 }
 
 // CleanupExpired removes expired refresh tokens, idempotency keys and rate counters.

@@ -133,11 +133,11 @@ func (c *Calendar) Add(start time.Time, d time.Duration) (time.Time, error) {
 				continue
 			}
 			from = latest(from, start)
-			if left := to.Sub(from); d <= left {
+			left := to.Sub(from)
+			if d <= left {
 				return from.Add(d), nil
-			} else {
-				d -= left
 			}
+			d -= left
 		}
 		day = day.next()
 	}

@@ -200,7 +200,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if ans.Status == 0 || ans.Status == http.StatusOK {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = fmt.Fprintf(w, `{"name":"projects/%s/messages/fake-%d"}`, project, n)
+		_ = json.NewEncoder(w).Encode(map[string]string{"name": fmt.Sprintf("projects/%s/messages/fake-%d", project, n)})
 		return
 	}
 	writeError(w, ans)

@@ -127,10 +127,10 @@ func BenchmarkResize(b *testing.B) {
 	})
 	// A real 12 MP phone photo (4032×3024, 3.0 MB, EXIF orientation 6) from govips' own
 	// test resources, which are in the module cache wherever this builds.
-	if real := iphonePhoto(b); real != nil {
+	if phonePhoto := iphonePhoto(b); phonePhoto != nil {
 		b.Run("vips/iphone/1600-then-320", func(b *testing.B) {
 			for b.Loop() {
-				preview, err := testImager.Resize(real, 1600)
+				preview, err := testImager.Resize(phonePhoto, 1600)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -67,10 +67,13 @@ var _ attachment.Store = (*AttachmentStore)(nil)
 
 // ownerTables maps each owner type onto its table; every one has id, project_id and deleted_at.
 var ownerTables = map[string]string{
-	"building":  "buildings",
-	"unit":      "units",
-	"unit_type": "unit_types",
-	"zone":      "zones",
+	"building":   "buildings",
+	"defect":     "defects",
+	"inspection": "inspections",
+	"unit":       "units",
+	"unit_type":  "unit_types",
+	"work_order": "work_orders",
+	"zone":       "zones",
 }
 
 // OwnerProject implements attachment.Store.

@@ -76,6 +76,27 @@ func (q *Queue) EnqueueOpts(ctx context.Context, args jobs.Args, opts *river.Ins
 	return postgres.Translate(err)
 }
 
+// Schedule implements jobs.Scheduler with one multi-row insert.
+func (q *Queue) Schedule(ctx context.Context, js ...jobs.Scheduled) error {
+	if len(js) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(js))
+	for i, j := range js {
+		params[i] = river.InsertManyParams{Args: j.Args}
+		if !j.At.IsZero() {
+			params[i].InsertOpts = &river.InsertOpts{ScheduledAt: j.At}
+		}
+	}
+	var err error
+	if tx, ok := postgres.SQLTx(ctx); ok {
+		_, err = q.client.InsertManyTx(ctx, tx, params)
+	} else {
+		_, err = q.client.InsertMany(ctx, params)
+	}
+	return postgres.Translate(err)
+}
+
 // Start begins working jobs when workers are on.
 func (q *Queue) Start(ctx context.Context) error {
 	if !q.working {

@@ -18,7 +18,15 @@ import (
 	"github.com/fieldops/fieldops/internal/attachment"
 	"github.com/fieldops/fieldops/internal/auth"
 	"github.com/fieldops/fieldops/internal/config"
+	"github.com/fieldops/fieldops/internal/defect"
+	"github.com/fieldops/fieldops/internal/inspection"
+	"github.com/fieldops/fieldops/internal/notify"
 	"github.com/fieldops/fieldops/internal/org"
+	"github.com/fieldops/fieldops/internal/report"
+	"github.com/fieldops/fieldops/internal/signoff"
+	"github.com/fieldops/fieldops/internal/sla"
+	"github.com/fieldops/fieldops/internal/workorder"
+	"github.com/fieldops/fieldops/push"
 	"github.com/fieldops/fieldops/storage/blob"
 	"github.com/fieldops/fieldops/storage/imaging"
 	"github.com/fieldops/fieldops/storage/postgres"
@@ -36,7 +44,20 @@ type Server struct {
 	Org    *org.Service
 	Photos *attachment.Service
 	Imager *imaging.Imager
+	// Notify is the Notifier every service is given: inbox rows plus push delivery jobs.
+	Notify *notify.Service
 	App    *fiber.App
+
+	Inspections *inspection.Service
+
+	Defects *defect.Service
+
+	Signoffs *signoff.Service
+	Reports  *report.Service
+
+	WorkOrders *workorder.Service
+
+	SLA *sla.Service
 }
 
 // New assembles the service. It does not need the database to be up: readiness and
@@ -69,6 +90,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	river.AddWorker(workers, &queue.CleanupWorker{DB: db, Logger: log})
 	river.AddWorker(workers, derivatives)
 	river.AddWorker(workers, expire)
+	pushes := &queue.PushWorker{}
+	river.AddWorker(workers, pushes)
+	slaAlarms := &queue.SLAAlarmWorker{}
+	river.AddWorker(workers, slaAlarms)
 	s.Queue, err = queue.New(db, workers, []*river.PeriodicJob{queue.CleanupEvery(time.Hour), queue.ExpirePendingEvery(time.Hour)}, queue.Options{
 		Workers: cfg.Workers, Concurrency: cfg.WorkerConcurrency, Logger: log,
 	})
@@ -80,17 +105,37 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		MaxBytes: int64(cfg.PhotoMaxBytes), UploadTTL: cfg.UploadURLTTL, DownloadTTL: cfg.DownloadURLTTL, PendingTTL: cfg.PendingUploadTTL,
 	})
 	derivatives.Attachments, expire.Attachments = s.Photos, s.Photos
+	sender, err := openSender(ctx, cfg, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.Notify = notify.NewService(postgres.NewNotificationStore(db), db, s.Queue, push.ForNotify(sender), notify.Options{})
+	pushes.Notify = s.Notify
+	// SLA clocks: the work order service observes through it; its alarms run on the queue.
+	s.SLA = sla.NewService(postgres.NewSLAStore(db), db, s.Queue, s.Notify, nil, sla.Options{})
+	slaAlarms.SLA = s.SLA
 
-	if s.Auth, err = auth.NewService(postgres.NewAuthStore(db), db, auth.OptionsFromConfig(cfg)); err != nil {
+	authOpts := auth.OptionsFromConfig(cfg)
+	authOpts.OnLogout = s.Notify.ForgetDevice // a signed-out phone gets no more pushes
+	if s.Auth, err = auth.NewService(postgres.NewAuthStore(db), db, authOpts); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	s.Org = org.NewService(postgres.NewOrgStore(db), db)
+	s.Inspections = inspection.NewService(postgres.NewInspectionStore(db), db)
+	s.Defects = defect.NewService(postgres.NewDefectStore(db), db, s.Notify, nil)
+	s.Signoffs = signoff.NewService(postgres.NewSignoffStore(db), db)
+	s.Reports = report.NewService(postgres.NewReportStore(db))
+	// Every work order change reaches the SLA clocks in its own transaction.
+	s.WorkOrders = workorder.NewService(postgres.NewWorkOrderStore(db), db, s.Notify, s.SLA, nil)
 
 	metrics := api.NewMetrics(db.SQL())
 	s.App = api.New(api.Deps{
 		Config: cfg, Logger: log, Metrics: metrics,
-		Auth: s.Auth, Org: s.Org, Photos: s.Photos,
+		Auth: s.Auth, Org: s.Org, Photos: s.Photos, Inspections: s.Inspections, Defects: s.Defects,
+		Signoffs: s.Signoffs, Reports: s.Reports, WorkOrders: s.WorkOrders, SLA: s.SLA,
+		Notify:      s.Notify,
 		Idempotency: postgres.NewIdempotencyStore(db), Tx: db,
 		Ready:      []api.Check{{Name: "database", Fn: db.Ping}, {Name: "blob_store", Fn: s.Blob.Ready}},
 		LocalBlobs: localBlobs(s.Blob),
@@ -119,6 +164,21 @@ func openBlob(ctx context.Context, cfg *config.Config, log *slog.Logger) (blob.S
 		log.Warn("blob store not ready at start", "endpoint", cfg.S3Endpoint, "bucket", cfg.S3Bucket, "error", err.Error())
 	}
 	return m, nil
+}
+
+// openSender is FCM when a project id is configured (FIELDOPS_FCM_ENDPOINT points it
+// at a fake in tests), else the log sender.
+func openSender(ctx context.Context, cfg *config.Config, log *slog.Logger) (push.Sender, error) {
+	if cfg.PushDriver != "fcm" {
+		log.Info("push notifications go to the log (set FIELDOPS_FCM_PROJECT_ID to send through FCM)")
+		return push.Log{Logger: log}, nil
+	}
+	fcm, err := push.NewFCM(ctx, push.FCMOptions{ProjectID: cfg.FCMProjectID, CredentialsFile: cfg.FCMCredentialsFile, Endpoint: cfg.FCMEndpoint})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("push notifications go through FCM", "project_id", cfg.FCMProjectID, "endpoint", cfg.FCMEndpoint)
+	return fcm, nil
 }
 
 // localBlobs is the local store when it is the one in use (the API serves its URLs).
