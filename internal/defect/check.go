@@ -1,10 +1,7 @@
 package defect
 
 import (
-	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -24,24 +21,10 @@ const (
 )
 
 // checker collects every field error of one input, so the client sees them all at once.
-type checker struct {
-	errs []apperr.FieldError
-}
-
-func (c *checker) add(field, rule, msg string) {
-	c.errs = append(c.errs, apperr.FieldError{Field: field, Rule: rule, Message: msg})
-}
+type checker struct{ apperr.Fields }
 
 func (c *checker) text(field, v string, required bool, maxLen int) {
-	n := utf8.RuneCountInString(v)
-	switch {
-	case required && strings.TrimSpace(v) == "":
-		c.add(field, "required", "is required")
-	case n > maxLen:
-		c.add(field, "max", fmt.Sprintf("must be at most %d characters", maxLen))
-	case strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
-		c.add(field, "printable", "must not contain control characters")
-	}
+	c.Text(field, v, required, maxLen, true)
 }
 
 func (c *checker) pin(field string, p *Pin) {
@@ -49,45 +32,24 @@ func (c *checker) pin(field string, p *Pin) {
 		return
 	}
 	if p.X < 0 || p.X > 1 {
-		c.add(field+".x", "range", "must be a fraction of the plan's width, from 0 to 1")
+		c.Add(field+".x", "range", "must be a fraction of the plan's width, from 0 to 1")
 	}
 	if p.Y < 0 || p.Y > 1 {
-		c.add(field+".y", "range", "must be a fraction of the plan's height, from 0 to 1")
+		c.Add(field+".y", "range", "must be a fraction of the plan's height, from 0 to 1")
 	}
 }
 
 func (c *checker) clientID(id *uuid.UUID) {
 	if id != nil && *id == uuid.Nil {
-		c.add("id", "uuid", "must not be the nil UUID")
+		c.Add("id", "uuid", "must not be the nil UUID")
 	}
-}
-
-func (c *checker) has(field string) bool {
-	for _, e := range c.errs {
-		if e.Field == field {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return apperr.Invalid("the request has invalid fields", c.errs...)
 }
 
 func invalid(field, rule, msg string) error {
 	return apperr.Invalid("the request has invalid fields", apperr.FieldError{Field: field, Rule: rule, Message: msg})
 }
 
-func requireVersion(v int) error {
-	if v < 1 {
-		return invalid("version", "required", "is required: the version the change is based on")
-	}
-	return nil
-}
+func requireVersion(v int) error { return apperr.RequireVersion(v) }
 
 func sameUUID(a, b *uuid.UUID) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)

@@ -34,9 +34,9 @@ func (s *Service) AddComment(ctx context.Context, defectID uuid.UUID, in NewComm
 	body := strings.TrimSpace(in.Body)
 	c.text("body", body, true, maxCommentLen)
 	if in.DeviceAt != nil && in.DeviceAt.After(s.clock().Add(maxClockSkew)) {
-		c.add("device_at", "past", "is more than a day in the future; check the device clock")
+		c.Add("device_at", "past", "is more than a day in the future; check the device clock")
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, false, err
 	}
 	var out *Comment

@@ -84,8 +84,8 @@ func (s *Service) checkNew(ctx context.Context, in NewDefect) (*Defect, *authz.P
 		Status: StatusOpen, DeviceReportedAt: in.ReportedAt, Version: 1,
 	}
 	if (in.UnitID == nil) == (in.ZoneID == nil) {
-		c.add("unit_id", "required_without", "name exactly one of unit_id and zone_id")
-		return nil, nil, c.err()
+		c.Add("unit_id", "required_without", "name exactly one of unit_id and zone_id")
+		return nil, nil, c.Err()
 	}
 	// The place decides the project, so it is checked (and the caller's role in its
 	// project) before anything else is looked at.
@@ -122,18 +122,18 @@ func (s *Service) checkNew(ctx context.Context, in NewDefect) (*Defect, *authz.P
 	c.pin("pin", d.Pin)
 	if d.Room != nil {
 		c.text("room", *d.Room, false, maxRoomLen)
-		if !c.has("room") && !slices.Contains(place.Rooms, *d.Room) {
-			c.add("room", "room", "is not a room of the unit's type")
+		if !c.Has("room") && !slices.Contains(place.Rooms, *d.Room) {
+			c.Add("room", "room", "is not a room of the unit's type")
 		}
 	}
 	if d.ItemKey != nil {
 		c.text("item_key", *d.ItemKey, false, maxItemKeyLen)
 		if d.InspectionID == nil {
-			c.add("item_key", "required_with", "needs the inspection_id of the checklist it is in")
+			c.Add("item_key", "required_with", "needs the inspection_id of the checklist it is in")
 		}
 	}
 	if in.ReportedAt != nil && in.ReportedAt.After(s.clock().Add(maxClockSkew)) {
-		c.add("reported_at", "past", "is more than a day in the future; check the device clock")
+		c.Add("reported_at", "past", "is more than a day in the future; check the device clock")
 	}
 	if d.PlanAttachmentID != nil {
 		ok, err := s.store.PlanAttachmentUsable(ctx, d.ProjectID, *d.PlanAttachmentID)
@@ -141,7 +141,7 @@ func (s *Service) checkNew(ctx context.Context, in NewDefect) (*Defect, *authz.P
 			return nil, nil, err
 		}
 		if !ok {
-			c.add("plan_attachment_id", "exists", "is not a photo of this project")
+			c.Add("plan_attachment_id", "exists", "is not a photo of this project")
 		}
 	}
 	if d.InspectionID != nil {
@@ -152,7 +152,7 @@ func (s *Service) checkNew(ctx context.Context, in NewDefect) (*Defect, *authz.P
 	if err := s.checkClassification(ctx, d, &c); err != nil {
 		return nil, nil, err
 	}
-	return d, p, c.err()
+	return d, p, c.Err()
 }
 
 // checkInspection checks the inspection that found d: same place, not closed; a
@@ -161,7 +161,7 @@ func (s *Service) checkNew(ctx context.Context, in NewDefect) (*Defect, *authz.P
 func (s *Service) checkInspection(ctx context.Context, d *Defect, p *authz.Principal, c *checker) error {
 	insp, err := s.store.Inspection(ctx, *d.InspectionID)
 	if errors.Is(err, apperr.ErrNotFound) || (err == nil && insp.State == "draft" && insp.InspectorID != p.UserID) {
-		c.add("inspection_id", "exists", "is not an inspection you can add defects to")
+		c.Add("inspection_id", "exists", "is not an inspection you can add defects to")
 		return nil
 	}
 	if err != nil {
@@ -169,10 +169,10 @@ func (s *Service) checkInspection(ctx context.Context, d *Defect, p *authz.Princ
 	}
 	switch {
 	case insp.ProjectID != d.ProjectID || !sameUUID(insp.UnitID, d.UnitID) || !sameUUID(insp.ZoneID, d.ZoneID):
-		c.add("inspection_id", "place", "is an inspection of another unit or zone")
+		c.Add("inspection_id", "place", "is an inspection of another unit or zone")
 		return nil
 	case insp.State == "closed":
-		c.add("inspection_id", "state", "is closed: it takes no more defects")
+		c.Add("inspection_id", "state", "is closed: it takes no more defects")
 		return nil
 	}
 	d.Draft = insp.State == "draft"
@@ -194,7 +194,7 @@ func (s *Service) checkInspection(ctx context.Context, d *Defect, p *authz.Princ
 // checkClassification checks category and severity against the reference data.
 func (s *Service) checkClassification(ctx context.Context, d *Defect, c *checker) error {
 	if d.Category == "" {
-		c.add("category", "required", "is required (the checklist item suggests none)")
+		c.Add("category", "required", "is required (the checklist item suggests none)")
 	} else {
 		info, err := s.store.Project(ctx, d.ProjectID)
 		if err != nil {
@@ -205,17 +205,17 @@ func (s *Service) checkClassification(ctx context.Context, d *Defect, c *checker
 			return err
 		}
 		if !ok {
-			c.add("category", "category", "is not a defect category; see GET /v1/defect-categories")
+			c.Add("category", "category", "is not a defect category; see GET /v1/defect-categories")
 		}
 	}
 	if d.Severity == "" {
-		c.add("severity", "required", "is required (the checklist item suggests none)")
+		c.Add("severity", "required", "is required (the checklist item suggests none)")
 		return nil
 	}
 	_, err := s.store.GetSeverity(ctx, d.Severity)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		c.add("severity", "severity", "is not a defect severity; see GET /v1/defect-severities")
+		c.Add("severity", "severity", "is not a defect severity; see GET /v1/defect-severities")
 	case err != nil:
 		return err
 	}
@@ -253,11 +253,11 @@ func (s *Service) prepareFilter(ctx context.Context, f *Filter, roles ...authz.R
 	var c checker
 	for _, st := range f.Statuses {
 		if !slices.Contains(Statuses, st) {
-			c.add("status", "oneof", "must be a comma-separated list of: open, assigned, in_progress, fixed, verified, reopened, cancelled")
+			c.Add("status", "oneof", "must be a comma-separated list of: open, assigned, in_progress, fixed, verified, reopened, cancelled")
 			break
 		}
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return err
 	}
 	f.Viewer, f.Now = p.UserID, s.clock()
@@ -330,8 +330,8 @@ func (s *Service) applyPatch(ctx context.Context, cur *Defect, in Patch) (*Defec
 				}
 				rooms = place.Rooms
 			}
-			if !c.has("room") && !slices.Contains(rooms, *next.Room) {
-				c.add("room", "room", "is not a room of the unit's type")
+			if !c.Has("room") && !slices.Contains(rooms, *next.Room) {
+				c.Add("room", "room", "is not a room of the unit's type")
 			}
 		}
 	}
@@ -347,7 +347,7 @@ func (s *Service) applyPatch(ctx context.Context, cur *Defect, in Patch) (*Defec
 				return nil, err
 			}
 			if !ok {
-				c.add("plan_attachment_id", "exists", "is not a photo of this project")
+				c.Add("plan_attachment_id", "exists", "is not a photo of this project")
 			}
 		}
 	}
@@ -362,7 +362,7 @@ func (s *Service) applyPatch(ctx context.Context, cur *Defect, in Patch) (*Defec
 			return nil, err
 		}
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, err
 	}
 	if next.Description == cur.Description && sameString(next.Room, cur.Room) && samePin(next.Pin, cur.Pin) &&

@@ -205,14 +205,14 @@ func (s *Service) checkDueHours(ctx context.Context, hours map[string]int) error
 	slices.Sort(codes)
 	for _, code := range codes {
 		if !slices.ContainsFunc(sevs, func(s Severity) bool { return s.Code == code }) {
-			c.add("due_hours."+code, "severity", "is not a defect severity")
+			c.Add("due_hours."+code, "severity", "is not a defect severity")
 			continue
 		}
 		if h := hours[code]; h < 1 || h > maxDueHours {
-			c.add("due_hours."+code, "range", "must be from 1 to 8760 hours")
+			c.Add("due_hours."+code, "range", "must be from 1 to 8760 hours")
 		}
 	}
-	return c.err()
+	return c.Err()
 }
 
 // dueAt is when a defect assigned now is due: the project's hours for its severity

@@ -119,10 +119,10 @@ func (s *Service) apply(ctx context.Context, cur *Defect, p *authz.Principal, t 
 		c.text("reason", *cmd.Reason, false, maxNoteLen)
 	}
 	if len(cmd.AttachmentIDs) > maxAttachmentIDs {
-		c.add("attachment_ids", "max", fmt.Sprintf("must have at most %d items", maxAttachmentIDs))
+		c.Add("attachment_ids", "max", fmt.Sprintf("must have at most %d items", maxAttachmentIDs))
 	}
 	if cmd.DeviceAt != nil && cmd.DeviceAt.After(now.Add(maxClockSkew)) {
-		c.add("device_at", "past", "is more than a day in the future; check the device clock")
+		c.Add("device_at", "past", "is more than a day in the future; check the device clock")
 	}
 	var notes []notify.Notification
 	switch t.Action {
@@ -130,7 +130,7 @@ func (s *Service) apply(ctx context.Context, cur *Defect, p *authz.Principal, t 
 		if err := s.checkAssign(ctx, cur, p, cmd, &c); err != nil {
 			return nil, nil, err
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return nil, nil, err
 		}
 		next.OwnerID = cmd.OwnerID
@@ -149,7 +149,7 @@ func (s *Service) apply(ctx context.Context, cur *Defect, p *authz.Principal, t 
 	case ActionAccept:
 		next.AcceptedAt = &now
 	case ActionFix:
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return nil, nil, err
 		}
 		if err := s.checkAfterPhotos(ctx, cur, cmd); err != nil {
@@ -175,7 +175,7 @@ func (s *Service) apply(ctx context.Context, cur *Defect, p *authz.Principal, t 
 		}
 		next.ClosedAt = &now
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, nil, err
 	}
 	return &next, notes, nil
@@ -183,7 +183,7 @@ func (s *Service) apply(ctx context.Context, cur *Defect, p *authz.Principal, t 
 
 func requireReason(cmd Command, c *checker) {
 	if cmd.Reason == nil || strings.TrimSpace(*cmd.Reason) == "" {
-		c.add("reason", "required", "is required: say why")
+		c.Add("reason", "required", "is required: say why")
 	}
 }
 
@@ -191,10 +191,10 @@ func requireReason(cmd Command, c *checker) {
 // handing a defect that has an owner to someone else is a supervisor's call.
 func (s *Service) checkAssign(ctx context.Context, cur *Defect, p *authz.Principal, cmd Command, c *checker) error {
 	if cmd.DueAt != nil && !cmd.DueAt.After(s.clock()) {
-		c.add("due_at", "future", "must be in the future")
+		c.Add("due_at", "future", "must be in the future")
 	}
 	if cmd.OwnerID == nil {
-		c.add("owner_id", "required", "is required: the engineer who will fix it")
+		c.Add("owner_id", "required", "is required: the engineer who will fix it")
 		return nil
 	}
 	ok, err := s.store.HasRole(ctx, cur.ProjectID, *cmd.OwnerID, string(authz.RoleEngineer))
@@ -202,7 +202,7 @@ func (s *Service) checkAssign(ctx context.Context, cur *Defect, p *authz.Princip
 		return err
 	}
 	if !ok {
-		c.add("owner_id", "engineer", "must be an engineer of the project")
+		c.Add("owner_id", "engineer", "must be an engineer of the project")
 		return nil
 	}
 	if cur.OwnerID != nil && *cur.OwnerID != *cmd.OwnerID && !p.Has(cur.ProjectID, managers...) {
@@ -221,17 +221,17 @@ func (s *Service) checkAfterPhotos(ctx context.Context, cur *Defect, cmd Command
 	}
 	var bad checker
 	if len(have) == 0 {
-		bad.add("attachment_ids", "after-photo-required", "add a photo of the fixed defect (owner_type defect, purpose defect_after) first")
+		bad.Add("attachment_ids", "after-photo-required", "add a photo of the fixed defect (owner_type defect, purpose defect_after) first")
 	}
 	for i, id := range cmd.AttachmentIDs {
 		if !slices.Contains(have, id) {
-			bad.add(fmt.Sprintf("attachment_ids[%d]", i), "after-photo-required", "is not an after-photo of this defect")
+			bad.Add(fmt.Sprintf("attachment_ids[%d]", i), "after-photo-required", "is not an after-photo of this defect")
 		}
 	}
-	if len(bad.errs) == 0 {
+	if len(bad.List) == 0 {
 		return nil
 	}
-	e := apperr.Invalid("a fix needs at least one after-photo of this defect, and names only such photos", bad.errs...)
+	e := apperr.Invalid("a fix needs at least one after-photo of this defect, and names only such photos", bad.List...)
 	e.Code = "after-photo-required"
 	return e
 }

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -113,11 +111,11 @@ func (s *Service) newInspection(ctx context.Context, p *authz.Principal, in NewI
 	checkClientID(&c, in.ID)
 	switch {
 	case !want.Kind.Valid():
-		c.add("kind", "oneof", "must be one of: "+kindList())
+		c.Add("kind", "oneof", "must be one of: "+kindList())
 	case want.Kind.OfZone() && want.UnitID != nil:
-		c.add("kind", "place", "a site acceptance is of a zone: name zone_id, not unit_id")
+		c.Add("kind", "place", "a site acceptance is of a zone: name zone_id, not unit_id")
 	case !want.Kind.OfZone() && want.ZoneID != nil:
-		c.add("kind", "place", "an inspection of this kind is of a unit: name unit_id, not zone_id")
+		c.Add("kind", "place", "an inspection of this kind is of a unit: name unit_id, not zone_id")
 	}
 	checkFields(&c, want)
 	if want.TemplateID != nil {
@@ -125,7 +123,7 @@ func (s *Service) newInspection(ctx context.Context, p *authz.Principal, in NewI
 			return nil, err
 		}
 	}
-	return want, c.err()
+	return want, c.Err()
 }
 
 // placeOf resolves the unit or zone of a new inspection. One the caller cannot see is
@@ -159,7 +157,7 @@ func (s *Service) placeOf(ctx context.Context, p *authz.Principal, unitID, zoneI
 func (s *Service) useTemplate(ctx context.Context, i *Inspection, c *checker) error {
 	t, err := s.store.GetTemplate(ctx, *i.TemplateID, ForShare)
 	if errors.Is(err, apperr.ErrNotFound) {
-		c.add("template_id", "exists", "is not a checklist template of this project")
+		c.Add("template_id", "exists", "is not a checklist template of this project")
 		return nil
 	}
 	if err != nil {
@@ -171,9 +169,9 @@ func (s *Service) useTemplate(ctx context.Context, i *Inspection, c *checker) er
 	}
 	switch {
 	case t.OrganizationID != orgID || (t.ProjectID != nil && *t.ProjectID != i.ProjectID):
-		c.add("template_id", "exists", "is not a checklist template of this project")
+		c.Add("template_id", "exists", "is not a checklist template of this project")
 	case len(t.Kinds) > 0 && !slices.Contains(t.Kinds, i.Kind):
-		c.add("template_id", "kind", fmt.Sprintf("is not meant for %s inspections", i.Kind))
+		c.Add("template_id", "kind", fmt.Sprintf("is not meant for %s inspections", i.Kind))
 	default:
 		rev := t.Revision
 		i.TemplateRevision = &rev
@@ -188,7 +186,7 @@ func checkFields(c *checker, i *Inspection) {
 		c.text("buyer_name", *i.BuyerName, 1, maxBuyerNameLen)
 	}
 	if i.StartedAt != nil && i.FinishedAt != nil && i.FinishedAt.Before(*i.StartedAt) {
-		c.add("finished_at", "after", "must not be before started_at")
+		c.Add("finished_at", "after", "must not be before started_at")
 	}
 }
 
@@ -340,7 +338,7 @@ func (s *Service) UpdateInspection(ctx context.Context, id uuid.UUID, in Patch) 
 		if err := s.mergeAnswers(ctx, &next, in.Answers, &c); err != nil {
 			return err
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return err
 		}
 		if sameJSON(cur, &next) {
@@ -380,7 +378,7 @@ func (s *Service) mergeAnswers(ctx context.Context, next *Inspection, patch map[
 		if items != nil {
 			it, ok := items[key]
 			if !ok {
-				c.add(field, "exists", "is not an item of the inspection's checklist")
+				c.Add(field, "exists", "is not an item of the inspection's checklist")
 				continue
 			}
 			item = it
@@ -395,7 +393,7 @@ func (s *Service) mergeAnswers(ctx context.Context, next *Inspection, patch map[
 		next.Answers[key] = norm
 	}
 	if len(next.Answers) > maxAnswers {
-		c.add("answers", "max", fmt.Sprintf("must have at most %d answers", maxAnswers))
+		c.Add("answers", "max", fmt.Sprintf("must have at most %d answers", maxAnswers))
 	}
 	return s.checkPhotos(ctx, next.ProjectID, photos, c)
 }
@@ -423,7 +421,7 @@ func (s *Service) checkPhotos(ctx context.Context, projectID uuid.UUID, photos m
 	}
 	slices.Sort(fields)
 	for _, f := range fields {
-		c.add(f+".photo_ids", "exists", "names a photo that is not in this project, or was rejected or deleted")
+		c.Add(f+".photo_ids", "exists", "names a photo that is not in this project, or was rejected or deleted")
 	}
 	return nil
 }
@@ -463,10 +461,10 @@ func normalizeAnswer(a Answer) Answer {
 // checkAnswer checks one answer; item nil means a free-form key, any shape.
 func checkAnswer(c *checker, field string, a *Answer, item *Item) {
 	if a.Result != nil && !slices.Contains([]string{ResultPass, ResultFail, ResultNA}, *a.Result) {
-		c.add(field+".result", "oneof", "must be one of: pass, fail, na")
+		c.Add(field+".result", "oneof", "must be one of: pass, fail, na")
 	}
 	if a.Value != nil && (math.IsNaN(*a.Value) || math.IsInf(*a.Value, 0)) {
-		c.add(field+".value", "number", "must be a finite number")
+		c.Add(field+".value", "number", "must be a finite number")
 	}
 	if a.Text != nil {
 		c.multiline(field+".text", *a.Text, maxAnswerText)
@@ -475,22 +473,22 @@ func checkAnswer(c *checker, field string, a *Answer, item *Item) {
 		c.multiline(field+".note", *a.Note, maxAnswerNote)
 	}
 	if len(a.PhotoIDs) > maxAnswerPhotos {
-		c.add(field+".photo_ids", "max", fmt.Sprintf("must have at most %d photos", maxAnswerPhotos))
+		c.Add(field+".photo_ids", "max", fmt.Sprintf("must have at most %d photos", maxAnswerPhotos))
 	}
 	for i, id := range a.PhotoIDs {
 		if id == uuid.Nil || slices.Index(a.PhotoIDs, id) < i {
-			c.add(fmt.Sprintf("%s.photo_ids[%d]", field, i), "unique", "must be a photo's id, named once")
+			c.Add(fmt.Sprintf("%s.photo_ids[%d]", field, i), "unique", "must be a photo's id, named once")
 		}
 	}
 	if item == nil {
 		return
 	}
 	wrongKind := func(name string) {
-		c.add(field+"."+name, "kind", fmt.Sprintf("does not belong in the answer to a %s item", item.Kind))
+		c.Add(field+"."+name, "kind", fmt.Sprintf("does not belong in the answer to a %s item", item.Kind))
 	}
 	na := a.NotApplicable()
 	if a.Result != nil && !na && item.Kind != ItemPassFail {
-		c.add(field+".result", "kind", fmt.Sprintf("a %s item takes only the result na", item.Kind))
+		c.Add(field+".result", "kind", fmt.Sprintf("a %s item takes only the result na", item.Kind))
 	}
 	if a.Value != nil && item.Kind != ItemNumber {
 		wrongKind("value")
@@ -502,22 +500,22 @@ func checkAnswer(c *checker, field string, a *Answer, item *Item) {
 		wrongKind("choice")
 	}
 	if a.Choice != nil && item.Kind == ItemChoice && !slices.Contains(item.Choices, *a.Choice) {
-		c.add(field+".choice", "oneof", "must be one of the item's choices: "+strings.Join(item.Choices, ", "))
+		c.Add(field+".choice", "oneof", "must be one of the item's choices: "+strings.Join(item.Choices, ", "))
 	}
 	if na {
 		return
 	}
 	switch {
 	case item.Kind == ItemPassFail && a.Result == nil:
-		c.add(field+".result", "required", "a pass_fail item needs result pass, fail or na")
+		c.Add(field+".result", "required", "a pass_fail item needs result pass, fail or na")
 	case item.Kind == ItemNumber && a.Value == nil:
-		c.add(field+".value", "required", "a number item needs a value (or result na)")
+		c.Add(field+".value", "required", "a number item needs a value (or result na)")
 	case item.Kind == ItemText && (a.Text == nil || *a.Text == ""):
-		c.add(field+".text", "required", "a text item needs text (or result na)")
+		c.Add(field+".text", "required", "a text item needs text (or result na)")
 	case item.Kind == ItemChoice && a.Choice == nil:
-		c.add(field+".choice", "required", "a choice item needs a choice (or result na)")
+		c.Add(field+".choice", "required", "a choice item needs a choice (or result na)")
 	case item.Kind == ItemPhoto && len(a.PhotoIDs) == 0:
-		c.add(field+".photo_ids", "required", "a photo item needs at least one photo (or result na)")
+		c.Add(field+".photo_ids", "required", "a photo item needs at least one photo (or result na)")
 	}
 }
 
@@ -551,7 +549,7 @@ func (s *Service) SubmitInspection(ctx context.Context, id uuid.UUID, in Submit)
 		if err := s.checkComplete(ctx, &next, &c); err != nil {
 			return err
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return err
 		}
 		now := serverNow()
@@ -579,10 +577,10 @@ func (s *Service) checkComplete(ctx context.Context, i *Inspection, c *checker) 
 				a, ok := i.Answers[it.Key]
 				switch {
 				case !ok && it.Required:
-					c.add(field, "required", "must be answered before the inspection is submitted")
+					c.Add(field, "required", "must be answered before the inspection is submitted")
 				case !ok || a.NotApplicable():
 				case it.PhotoRequired && len(a.PhotoIDs) == 0:
-					c.add(field+".photo_ids", "required", "needs at least one photo before the inspection is submitted")
+					c.Add(field+".photo_ids", "required", "needs at least one photo before the inspection is submitted")
 				}
 			}
 		}
@@ -722,7 +720,7 @@ func newID(id *uuid.UUID) (uuid.UUID, error) {
 
 func checkClientID(c *checker, id *uuid.UUID) {
 	if id != nil && *id == uuid.Nil {
-		c.add("id", "uuid", "must not be the nil UUID")
+		c.Add("id", "uuid", "must not be the nil UUID")
 	}
 }
 
@@ -732,55 +730,23 @@ func idExists(current any) error {
 	return apperr.Conflict("id-exists", "a record with this id already exists with other fields", current)
 }
 
-func requireVersion(v int) error {
-	if v < 1 {
-		return apperr.Invalid("the request has invalid fields",
-			apperr.FieldError{Field: "version", Rule: "required", Message: "is required: the version the change is based on"})
-	}
-	return nil
-}
+func requireVersion(v int) error { return apperr.RequireVersion(v) }
 
 // checker collects every field error of one input, so the client sees them all at once.
-type checker struct {
-	errs []apperr.FieldError
-}
-
-func (c *checker) add(field, rule, msg string) {
-	c.errs = append(c.errs, apperr.FieldError{Field: field, Rule: rule, Message: msg})
-}
+type checker struct{ apperr.Fields }
 
 // text checks a one-line string of minLen (0 or 1) to maxLen characters.
 func (c *checker) text(field, v string, minLen, maxLen int) {
-	n := utf8.RuneCountInString(v)
-	switch {
-	case n < minLen:
-		c.add(field, "required", "is required")
-	case n > maxLen:
-		c.add(field, "max", fmt.Sprintf("must be at most %d characters", maxLen))
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		c.add(field, "printable", "must not contain control characters")
-	}
+	c.Text(field, v, minLen > 0, maxLen, false)
 }
 
 // multiline checks free text, where line breaks and tabs are fine.
 func (c *checker) multiline(field, v string, maxLen int) {
-	switch {
-	case utf8.RuneCountInString(v) > maxLen:
-		c.add(field, "max", fmt.Sprintf("must be at most %d characters", maxLen))
-	case strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
-		c.add(field, "printable", "must not contain control characters other than line breaks and tabs")
-	}
+	c.Text(field, v, false, maxLen, true)
 }
 
 func (c *checker) key(field, v string) {
 	if !keyPattern.MatchString(v) {
-		c.add(field, "pattern", "must be 1 to 64 of a-z, 0-9, '_', '.', '-'")
+		c.Add(field, "pattern", "must be 1 to 64 of a-z, 0-9, '_', '.', '-'")
 	}
-}
-
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return apperr.Invalid("the request has invalid fields", c.errs...)
 }

@@ -120,9 +120,9 @@ func (s *Service) checkTemplate(ctx context.Context, t *Template, c *checker) er
 		field := fmt.Sprintf("kinds[%d]", i)
 		switch {
 		case !k.Valid():
-			c.add(field, "oneof", "must be one of: "+kindList())
+			c.Add(field, "oneof", "must be one of: "+kindList())
 		case slices.Index(t.Kinds, k) < i:
-			c.add(field, "unique", "is listed twice")
+			c.Add(field, "unique", "is listed twice")
 		}
 	}
 	return s.checkSections(ctx, t.OrganizationID, t.Sections, c)
@@ -139,10 +139,10 @@ func kindList() string {
 func (s *Service) checkSections(ctx context.Context, orgID uuid.UUID, sections []Section, c *checker) error {
 	switch {
 	case len(sections) == 0:
-		c.add("sections", "required", "must have at least one section")
+		c.Add("sections", "required", "must have at least one section")
 		return nil
 	case len(sections) > maxSections:
-		c.add("sections", "max", fmt.Sprintf("must have at most %d sections", maxSections))
+		c.Add("sections", "max", fmt.Sprintf("must have at most %d sections", maxSections))
 		return nil
 	}
 	categories, severities, err := s.presetCodes(ctx, orgID, sections)
@@ -156,15 +156,15 @@ func (s *Service) checkSections(ctx context.Context, orgID uuid.UUID, sections [
 		at := fmt.Sprintf("sections[%d]", i)
 		c.key(at+".key", sec.Key)
 		if sectionKeys[sec.Key] && sec.Key != "" {
-			c.add(at+".key", "unique", "is the key of another section")
+			c.Add(at+".key", "unique", "is the key of another section")
 		}
 		sectionKeys[sec.Key] = true
 		c.text(at+".title", sec.Title, 1, maxTitleLen)
 		switch {
 		case len(sec.Items) == 0:
-			c.add(at+".items", "required", "must have at least one item")
+			c.Add(at+".items", "required", "must have at least one item")
 		case len(sec.Items) > maxSectionItems:
-			c.add(at+".items", "max", fmt.Sprintf("must have at most %d items", maxSectionItems))
+			c.Add(at+".items", "max", fmt.Sprintf("must have at most %d items", maxSectionItems))
 		}
 		total += len(sec.Items)
 		for j := range sec.Items {
@@ -172,7 +172,7 @@ func (s *Service) checkSections(ctx context.Context, orgID uuid.UUID, sections [
 			itemAt := fmt.Sprintf("%s.items[%d]", at, j)
 			c.key(itemAt+".key", it.Key)
 			if first, dup := itemKeys[it.Key]; dup && it.Key != "" {
-				c.add(itemAt+".key", "unique", "is the key of another item ("+first+")")
+				c.Add(itemAt+".key", "unique", "is the key of another item ("+first+")")
 			} else {
 				itemKeys[it.Key] = itemAt + ".key"
 			}
@@ -180,7 +180,7 @@ func (s *Service) checkSections(ctx context.Context, orgID uuid.UUID, sections [
 		}
 	}
 	if total > maxTemplateItems {
-		c.add("sections", "max", fmt.Sprintf("must have at most %d items in all", maxTemplateItems))
+		c.Add("sections", "max", fmt.Sprintf("must have at most %d items in all", maxTemplateItems))
 	}
 	return nil
 }
@@ -188,43 +188,43 @@ func (s *Service) checkSections(ctx context.Context, orgID uuid.UUID, sections [
 func checkItem(c *checker, at string, it *Item, categories, severities []string) {
 	c.text(at+".title", it.Title, 1, maxTitleLen)
 	if !slices.Contains(ItemKinds, it.Kind) {
-		c.add(at+".kind", "oneof", "must be one of: pass_fail, number, text, choice, photo")
+		c.Add(at+".kind", "oneof", "must be one of: pass_fail, number, text, choice, photo")
 	}
 	switch {
 	case it.Unit != "" && it.Kind != ItemNumber:
-		c.add(at+".unit", "kind", "is only for number items")
+		c.Add(at+".unit", "kind", "is only for number items")
 	case it.Unit != "":
 		c.text(at+".unit", it.Unit, 1, maxUnitLen)
 	}
 	switch {
 	case it.Kind == ItemChoice && len(it.Choices) < 2:
-		c.add(at+".choices", "required", "a choice item needs at least two choices")
+		c.Add(at+".choices", "required", "a choice item needs at least two choices")
 	case it.Kind != ItemChoice && it.Choices != nil:
-		c.add(at+".choices", "kind", "is only for choice items")
+		c.Add(at+".choices", "kind", "is only for choice items")
 	case len(it.Choices) > maxChoices:
-		c.add(at+".choices", "max", fmt.Sprintf("must have at most %d choices", maxChoices))
+		c.Add(at+".choices", "max", fmt.Sprintf("must have at most %d choices", maxChoices))
 	}
 	if it.Kind == ItemChoice && len(it.Choices) <= maxChoices {
 		for k, ch := range it.Choices {
 			field := fmt.Sprintf("%s.choices[%d]", at, k)
 			c.text(field, ch, 1, maxChoiceLen)
 			if slices.Index(it.Choices, ch) < k {
-				c.add(field, "unique", "is listed twice")
+				c.Add(field, "unique", "is listed twice")
 			}
 		}
 	}
 	if d := it.Defect; d != nil {
 		switch {
 		case d.Category == "":
-			c.add(at+".defect.category", "required", "is required")
+			c.Add(at+".defect.category", "required", "is required")
 		case !slices.Contains(categories, d.Category):
-			c.add(at+".defect.category", "exists", "is not a defect category of this organization")
+			c.Add(at+".defect.category", "exists", "is not a defect category of this organization")
 		}
 		switch {
 		case d.Severity == "":
-			c.add(at+".defect.severity", "required", "is required")
+			c.Add(at+".defect.severity", "required", "is required")
 		case !slices.Contains(severities, d.Severity):
-			c.add(at+".defect.severity", "exists", "is not a defect severity")
+			c.Add(at+".defect.severity", "exists", "is not a defect severity")
 		}
 	}
 }
@@ -277,7 +277,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in NewTemplate) (out *Temp
 		if err := s.checkTemplate(ctx, &want, &c); err != nil {
 			return err
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return err
 		}
 		if in.ID != nil {
@@ -417,7 +417,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, id uuid.UUID, in TemplateP
 		if err := s.checkTemplate(ctx, &next, &c); err != nil {
 			return err
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return err
 		}
 		newRevision := !sameSections(cur.Sections, next.Sections)

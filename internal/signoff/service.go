@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -64,7 +62,7 @@ func (s *Service) Create(ctx context.Context, in New) (_ *Signoff, created bool,
 		if _, err := authz.Require(ctx, "unit", unit.ProjectID, recorders...); err != nil {
 			return err
 		}
-		c := checker{errs: fields}
+		c := checker{apperr.Fields{List: fields}}
 		if err := s.checkInspection(ctx, &want, unit, caller, &c); err != nil {
 			return err
 		}
@@ -76,9 +74,9 @@ func (s *Service) Create(ctx context.Context, in New) (_ *Signoff, created bool,
 			return err
 		}
 		if want.Outcome == OutcomeAccepted && len(open) > 0 {
-			c.add("outcome", "open_defects", fmt.Sprintf("the unit has %d open defects: record accepted_with_defects, or refused", len(open)))
+			c.Add("outcome", "open_defects", fmt.Sprintf("the unit has %d open defects: record accepted_with_defects, or refused", len(open)))
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return err
 		}
 		id, err := newID(in.ID)
@@ -142,16 +140,16 @@ func normalize(in New) (New, []apperr.FieldError) {
 	var c checker
 	want := in
 	if in.ID != nil && *in.ID == uuid.Nil {
-		c.add("id", "uuid", "must not be the nil UUID")
+		c.Add("id", "uuid", "must not be the nil UUID")
 	}
 	if in.UnitID == uuid.Nil {
-		c.add("unit_id", "required", "is required")
+		c.Add("unit_id", "required", "is required")
 	}
 	if in.SignatureAttachmentID == uuid.Nil {
-		c.add("signature_attachment_id", "required", "is required: the attachment (owner the unit, purpose signature) holding the buyer's signature")
+		c.Add("signature_attachment_id", "required", "is required: the attachment (owner the unit, purpose signature) holding the buyer's signature")
 	}
 	if !slices.Contains(Outcomes, in.Outcome) {
-		c.add("outcome", "oneof", "must be one of: accepted, accepted_with_defects, refused")
+		c.Add("outcome", "oneof", "must be one of: accepted, accepted_with_defects, refused")
 	}
 	want.BuyerName = strings.TrimSpace(in.BuyerName)
 	c.text("buyer_name", want.BuyerName, maxBuyerNameLen, false)
@@ -161,12 +159,12 @@ func normalize(in New) (New, []apperr.FieldError) {
 	}
 	switch {
 	case in.Outcome == OutcomeRefused && (want.RefusalReason == nil || *want.RefusalReason == ""):
-		c.add("refusal_reason", "required", "is required when the buyer refuses")
+		c.Add("refusal_reason", "required", "is required when the buyer refuses")
 		want.RefusalReason = nil
 	case in.Outcome == OutcomeRefused:
 		c.text("refusal_reason", *want.RefusalReason, maxRefusalReasonLen, true)
 	case want.RefusalReason != nil && *want.RefusalReason != "":
-		c.add("refusal_reason", "outcome", "is given only with outcome refused")
+		c.Add("refusal_reason", "outcome", "is given only with outcome refused")
 	default:
 		want.RefusalReason = nil
 	}
@@ -175,7 +173,7 @@ func normalize(in New) (New, []apperr.FieldError) {
 		t := in.SignedAt.UTC().Truncate(time.Microsecond)
 		want.SignedAt = &t
 	}
-	return want, c.errs
+	return want, c.List
 }
 
 func (s *Service) checkInspection(ctx context.Context, want *New, unit *UnitRef, caller *authz.Principal, c *checker) error {
@@ -185,7 +183,7 @@ func (s *Service) checkInspection(ctx context.Context, want *New, unit *UnitRef,
 	insp, err := s.store.Inspection(ctx, *want.InspectionID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		c.add("inspection_id", "exists", "is not an inspection of this unit")
+		c.Add("inspection_id", "exists", "is not an inspection of this unit")
 		return nil
 	case err != nil:
 		return err
@@ -193,7 +191,7 @@ func (s *Service) checkInspection(ctx context.Context, want *New, unit *UnitRef,
 	// Another user's draft is private to them: it looks like no inspection at all.
 	if insp.ProjectID != unit.ProjectID || insp.UnitID == nil || *insp.UnitID != unit.ID ||
 		(insp.State == inspectionDraft && insp.InspectorID != caller.UserID) {
-		c.add("inspection_id", "exists", "is not an inspection of this unit")
+		c.Add("inspection_id", "exists", "is not an inspection of this unit")
 	}
 	return nil
 }
@@ -205,19 +203,19 @@ func (s *Service) checkSignature(ctx context.Context, want *New, unit *UnitRef, 
 	a, err := s.store.Attachment(ctx, want.SignatureAttachmentID)
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		c.add("signature_attachment_id", "exists", "is not an attachment of this unit")
+		c.Add("signature_attachment_id", "exists", "is not an attachment of this unit")
 		return nil
 	case err != nil:
 		return err
 	}
 	switch {
 	case a.ProjectID != unit.ProjectID || a.OwnerType != signatureOwnerType || a.OwnerID != unit.ID:
-		c.add("signature_attachment_id", "exists", "is not an attachment of this unit")
+		c.Add("signature_attachment_id", "exists", "is not an attachment of this unit")
 	case a.Purpose != signaturePurpose:
-		c.add("signature_attachment_id", "purpose", "must be an attachment with purpose signature")
+		c.Add("signature_attachment_id", "purpose", "must be an attachment with purpose signature")
 	case a.State == attachmentRejected:
 		// A pending one counts: phones upload the file when they have signal.
-		c.add("signature_attachment_id", "rejected", "was rejected by the server's checks; upload the signature again")
+		c.Add("signature_attachment_id", "rejected", "was rejected by the server's checks; upload the signature again")
 	}
 	return nil
 }
@@ -270,32 +268,9 @@ func (s *Service) withCurrent(ctx context.Context, so *Signoff) error {
 }
 
 // checker collects every field error of one input, so the client sees them all at once.
-type checker struct {
-	errs []apperr.FieldError
-}
-
-func (c *checker) add(field, rule, msg string) {
-	c.errs = append(c.errs, apperr.FieldError{Field: field, Rule: rule, Message: msg})
-}
+type checker struct{ apperr.Fields }
 
 // text checks a required text; multiline allows line breaks and tabs.
 func (c *checker) text(field, v string, maxLen int, multiline bool) {
-	control := func(r rune) bool {
-		return unicode.IsControl(r) && (!multiline || (r != '\n' && r != '\r' && r != '\t'))
-	}
-	switch {
-	case v == "":
-		c.add(field, "required", "is required")
-	case utf8.RuneCountInString(v) > maxLen:
-		c.add(field, "max", fmt.Sprintf("must be at most %d characters", maxLen))
-	case strings.IndexFunc(v, control) >= 0:
-		c.add(field, "printable", "must not contain control characters")
-	}
-}
-
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return apperr.Invalid("the request has invalid fields", c.errs...)
+	c.Text(field, v, true, maxLen, multiline)
 }

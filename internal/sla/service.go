@@ -219,68 +219,57 @@ func (s *Service) DeletePolicy(ctx context.Context, projectID uuid.UUID, workTyp
 }
 
 // checker collects every field error of one input.
-type checker struct{ errs []apperr.FieldError }
-
-func (c *checker) add(field, rule, msg string) {
-	c.errs = append(c.errs, apperr.FieldError{Field: field, Rule: rule, Message: msg})
-}
-
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return apperr.Invalid("the request has invalid fields", c.errs...)
-}
+type checker struct{ apperr.Fields }
 
 func (s *Service) checkPolicy(in PolicyInput) ([]Target, error) {
 	var c checker
 	if in.Version < 0 {
-		c.add("version", "min", "must be 0 (no policy yet) or the version the change is based on")
+		c.Add("version", "min", "must be 0 (no policy yet) or the version the change is based on")
 	}
 	switch {
 	case len(in.Targets) == 0:
-		c.add("targets", "required", "must list at least one target")
+		c.Add("targets", "required", "must list at least one target")
 	case len(in.Targets) > maxTargets:
-		c.add("targets", "max", fmt.Sprintf("must list at most %d targets", maxTargets))
+		c.Add("targets", "max", fmt.Sprintf("must list at most %d targets", maxTargets))
 	}
 	seen := map[string]bool{}
 	out := make([]Target, 0, len(in.Targets))
 	for i, t := range in.Targets {
 		f := func(name string) string { return "targets[" + strconv.Itoa(i) + "]." + name }
 		if !codePattern.MatchString(t.Code) {
-			c.add(f("code"), "pattern", "must be lower-case letters, digits and _ (up to 40), starting with a letter")
+			c.Add(f("code"), "pattern", "must be lower-case letters, digits and _ (up to 40), starting with a letter")
 		} else if seen[t.Code] {
-			c.add(f("code"), "unique", "is used by another target of the policy")
+			c.Add(f("code"), "unique", "is used by another target of the policy")
 		}
 		seen[t.Code] = true
 		if !slices.Contains(TargetEvents, t.From) || t.From == EventClosed {
-			c.add(f("from"), "oneof", "must be one of "+strings.Join(TargetEvents[:len(TargetEvents)-1], ", "))
+			c.Add(f("from"), "oneof", "must be one of "+strings.Join(TargetEvents[:len(TargetEvents)-1], ", "))
 		}
 		if !slices.Contains(TargetEvents, t.To) || t.To == EventReported {
-			c.add(f("to"), "oneof", "must be one of "+strings.Join(TargetEvents[1:], ", "))
+			c.Add(f("to"), "oneof", "must be one of "+strings.Join(TargetEvents[1:], ", "))
 		} else if t.To == t.From {
-			c.add(f("to"), "distinct", "must differ from from")
+			c.Add(f("to"), "distinct", "must differ from from")
 		}
 		if t.Minutes < 1 || t.Minutes > maxMinutes {
-			c.add(f("minutes"), "range", fmt.Sprintf("must be from 1 to %d minutes", maxMinutes))
+			c.Add(f("minutes"), "range", fmt.Sprintf("must be from 1 to %d minutes", maxMinutes))
 		}
 		target := Target{Code: t.Code, From: t.From, To: t.To, Minutes: t.Minutes, BusinessHours: t.BusinessHours,
 			WarnShare: s.opts.WarnShare, EscalateEveryMinutes: int(s.opts.EscalateEvery / time.Minute)}
 		if t.WarnShare != nil {
 			if *t.WarnShare <= 0 || *t.WarnShare >= 1 {
-				c.add(f("warn_share"), "range", "must be a share between 0 and 1 (exclusive)")
+				c.Add(f("warn_share"), "range", "must be a share between 0 and 1 (exclusive)")
 			}
 			target.WarnShare = *t.WarnShare
 		}
 		if t.EscalateEveryMinutes != nil {
 			if *t.EscalateEveryMinutes < 1 || *t.EscalateEveryMinutes > maxEscalateEvery {
-				c.add(f("escalate_every_minutes"), "range", fmt.Sprintf("must be from 1 to %d minutes", maxEscalateEvery))
+				c.Add(f("escalate_every_minutes"), "range", fmt.Sprintf("must be from 1 to %d minutes", maxEscalateEvery))
 			}
 			target.EscalateEveryMinutes = *t.EscalateEveryMinutes
 		}
 		out = append(out, target)
 	}
-	return out, c.err()
+	return out, c.Err()
 }
 
 // weekKeys name the days of a calendar's week, indexed by time.Weekday.
@@ -376,45 +365,45 @@ const maxHolidays = 1000
 func checkCalendar(in CalendarInput) error {
 	var c checker
 	if in.Version < 0 {
-		c.add("version", "min", "must be 0 (no calendar yet) or the version the change is based on")
+		c.Add("version", "min", "must be 0 (no calendar yet) or the version the change is based on")
 	}
 	open := false
 	for key := range in.Week {
 		if !slices.Contains(weekKeys[:], key) {
-			c.add("week."+key, "oneof", "days are mon, tue, wed, thu, fri, sat, sun")
+			c.Add("week."+key, "oneof", "days are mon, tue, wed, thu, fri, sat, sun")
 		}
 	}
 	for _, key := range weekKeys {
 		if _, err := windowsOf(in.Week[key]); err != nil {
-			c.add("week."+key, "windows", err.Error())
+			c.Add("week."+key, "windows", err.Error())
 		}
 		if len(in.Week[key]) > 0 {
 			open = true
 		}
 	}
 	if !open {
-		c.add("week", "open", "must open on at least one day")
+		c.Add("week", "open", "must open on at least one day")
 	}
 	if len(in.Holidays) > maxHolidays {
-		c.add("holidays", "max", fmt.Sprintf("must list at most %d days", maxHolidays))
+		c.Add("holidays", "max", fmt.Sprintf("must list at most %d days", maxHolidays))
 	}
 	for i, d := range in.Holidays {
 		if _, err := ParseDate(d); err != nil || len(d) != 10 {
-			c.add("holidays["+strconv.Itoa(i)+"]", "date", "must be a YYYY-MM-DD date")
+			c.Add("holidays["+strconv.Itoa(i)+"]", "date", "must be a YYYY-MM-DD date")
 		}
 	}
 	if len(in.Workdays) > maxHolidays {
-		c.add("workdays", "max", fmt.Sprintf("must list at most %d days", maxHolidays))
+		c.Add("workdays", "max", fmt.Sprintf("must list at most %d days", maxHolidays))
 	}
 	for d, key := range in.Workdays {
 		if _, err := ParseDate(d); err != nil || len(d) != 10 {
-			c.add("workdays."+d, "date", "keys must be YYYY-MM-DD dates")
+			c.Add("workdays."+d, "date", "keys must be YYYY-MM-DD dates")
 		} else if !slices.Contains(weekKeys[:], key) || len(in.Week[key]) == 0 {
-			c.add("workdays."+d, "weekday", "must name a day of the week (mon … sun) that has opening hours")
+			c.Add("workdays."+d, "weekday", "must name a day of the week (mon … sun) that has opening hours")
 		}
 	}
-	sort.Slice(c.errs, func(i, j int) bool { return c.errs[i].Field < c.errs[j].Field })
-	return c.err()
+	sort.Slice(c.List, func(i, j int) bool { return c.List[i].Field < c.List[j].Field })
+	return c.Err()
 }
 
 // windowsOf reads [["09:00","12:00"], ["13:00","18:00"]] into windows in order.

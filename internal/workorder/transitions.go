@@ -156,10 +156,10 @@ func (s *Service) apply(ctx context.Context, cur *WorkOrder, t Transition, cmd C
 		c.text("reason", *cmd.Reason, false, maxNoteLen)
 	}
 	if len(cmd.AttachmentIDs) > maxAttachmentIDs {
-		c.add("attachment_ids", "max", fmt.Sprintf("must have at most %d items", maxAttachmentIDs))
+		c.Add("attachment_ids", "max", fmt.Sprintf("must have at most %d items", maxAttachmentIDs))
 	}
 	if cmd.DeviceAt != nil && cmd.DeviceAt.After(now.Add(maxDeviceSkew)) {
-		c.add("device_at", "past", "is more than a day in the future; check the device clock")
+		c.Add("device_at", "past", "is more than a day in the future; check the device clock")
 	}
 	var notes []notify.Notification
 	switch t.Action {
@@ -167,7 +167,7 @@ func (s *Service) apply(ctx context.Context, cur *WorkOrder, t Transition, cmd C
 		if err := s.checkNewOwner(ctx, cur, t, cmd, &c); err != nil {
 			return nil, nil, err
 		}
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return nil, nil, err
 		}
 		next.OwnerID = cmd.OwnerID
@@ -186,7 +186,7 @@ func (s *Service) apply(ctx context.Context, cur *WorkOrder, t Transition, cmd C
 	case ActionFeedback:
 		next.FeedbackAt = &now
 	case ActionResolve:
-		if err := c.err(); err != nil {
+		if err := c.Err(); err != nil {
 			return nil, nil, err
 		}
 		if err := s.checkEvidence(ctx, cur, cmd); err != nil {
@@ -211,7 +211,7 @@ func (s *Service) apply(ctx context.Context, cur *WorkOrder, t Transition, cmd C
 	case ActionResume:
 		next.WaitingCustomer = false
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, nil, err
 	}
 	return &next, notes, nil
@@ -219,14 +219,14 @@ func (s *Service) apply(ctx context.Context, cur *WorkOrder, t Transition, cmd C
 
 func requireReason(cmd Command, c *checker) {
 	if cmd.Reason == nil || strings.TrimSpace(*cmd.Reason) == "" {
-		c.add("reason", "required", "is required: say why")
+		c.Add("reason", "required", "is required: say why")
 	}
 }
 
 // checkNewOwner: the owner is a member of the project; a hand-over goes to someone else.
 func (s *Service) checkNewOwner(ctx context.Context, cur *WorkOrder, t Transition, cmd Command, c *checker) error {
 	if cmd.OwnerID == nil {
-		c.add("owner_id", "required", "is required: the project member who will own it")
+		c.Add("owner_id", "required", "is required: the project member who will own it")
 		return nil
 	}
 	ok, err := s.store.IsMember(ctx, cur.ProjectID, *cmd.OwnerID)
@@ -235,9 +235,9 @@ func (s *Service) checkNewOwner(ctx context.Context, cur *WorkOrder, t Transitio
 	}
 	switch {
 	case !ok:
-		c.add("owner_id", "member", "must be a member of the project")
+		c.Add("owner_id", "member", "must be a member of the project")
 	case t.Action == ActionHandOver && isOwnerID(cur, *cmd.OwnerID):
-		c.add("owner_id", "other", "already owns it: hand it over to someone else")
+		c.Add("owner_id", "other", "already owns it: hand it over to someone else")
 	}
 	return nil
 }
@@ -255,17 +255,17 @@ func (s *Service) checkEvidence(ctx context.Context, cur *WorkOrder, cmd Command
 	var bad checker
 	hasNote := cmd.Note != nil && strings.TrimSpace(*cmd.Note) != ""
 	if len(have) == 0 && !hasNote {
-		bad.add("note", "evidence-required", "add a note, or a photo of the result (owner_type work_order, purpose defect_after or other) first")
+		bad.Add("note", "evidence-required", "add a note, or a photo of the result (owner_type work_order, purpose defect_after or other) first")
 	}
 	for i, id := range cmd.AttachmentIDs {
 		if !slices.Contains(have, id) {
-			bad.add(fmt.Sprintf("attachment_ids[%d]", i), "evidence-required", "is not a photo of this work order")
+			bad.Add(fmt.Sprintf("attachment_ids[%d]", i), "evidence-required", "is not a photo of this work order")
 		}
 	}
-	if len(bad.errs) == 0 {
+	if len(bad.List) == 0 {
 		return nil
 	}
-	e := apperr.Invalid("a resolution needs a note or a photo of the result, and names only this work order's photos", bad.errs...)
+	e := apperr.Invalid("a resolution needs a note or a photo of the result, and names only this work order's photos", bad.List...)
 	e.Code = "evidence-required"
 	return e
 }

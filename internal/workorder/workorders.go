@@ -118,7 +118,7 @@ func (s *Service) checkNew(ctx context.Context, in NewWorkOrder, now time.Time) 
 		at := in.ReportedAt.UTC()
 		switch {
 		case at.After(now.Add(maxReportSkew)):
-			c.add("reported_at", "past", "is in the future; check the device clock")
+			c.Add("reported_at", "past", "is in the future; check the device clock")
 		case at.Before(now):
 			// A time a little ahead (a phone's fast clock) counts as now: a report
 			// cannot come after the work order made from it.
@@ -126,14 +126,14 @@ func (s *Service) checkNew(ctx context.Context, in NewWorkOrder, now time.Time) 
 		}
 	}
 	if w.WorkType == "" {
-		c.add("work_type", "required", "is required")
+		c.Add("work_type", "required", "is required")
 	} else {
 		ok, err := s.store.WorkTypeExists(ctx, p.OrganizationID, w.WorkType)
 		if err != nil {
 			return nil, nil, err
 		}
 		if !ok {
-			c.add("work_type", "work_type", "is not a work type; see GET /v1/work-types")
+			c.Add("work_type", "work_type", "is not a work type; see GET /v1/work-types")
 		}
 	}
 	if err := s.checkPlace(ctx, w, &c); err != nil {
@@ -143,19 +143,19 @@ func (s *Service) checkNew(ctx context.Context, in NewWorkOrder, now time.Time) 
 		project, err := s.store.DefectProject(ctx, *w.DefectID)
 		switch {
 		case errors.Is(err, apperr.ErrNotFound) || (err == nil && project != w.ProjectID):
-			c.add("defect_id", "exists", "is not a defect of the project")
+			c.Add("defect_id", "exists", "is not a defect of the project")
 		case err != nil:
 			return nil, nil, err
 		}
 	}
-	return w, p, c.err()
+	return w, p, c.Err()
 }
 
 // checkPlace checks the unit, zone and building are of the work order's project, and
 // takes the building from the unit when it is not named.
 func (s *Service) checkPlace(ctx context.Context, w *WorkOrder, c *checker) error {
 	if w.UnitID != nil && w.ZoneID != nil {
-		c.add("unit_id", "excluded_with", "name a unit or a zone, not both")
+		c.Add("unit_id", "excluded_with", "name a unit or a zone, not both")
 		return nil
 	}
 	check := func(field string, id *uuid.UUID, get func(context.Context, uuid.UUID) (*Place, error)) (*Place, error) {
@@ -164,7 +164,7 @@ func (s *Service) checkPlace(ctx context.Context, w *WorkOrder, c *checker) erro
 		}
 		place, err := get(ctx, *id)
 		if errors.Is(err, apperr.ErrNotFound) || (err == nil && place.ProjectID != w.ProjectID) {
-			c.add(field, "exists", "is not a "+strings.TrimSuffix(field, "_id")+" of the project")
+			c.Add(field, "exists", "is not a "+strings.TrimSuffix(field, "_id")+" of the project")
 			return nil, nil
 		}
 		return place, err
@@ -183,7 +183,7 @@ func (s *Service) checkPlace(ctx context.Context, w *WorkOrder, c *checker) erro
 	case w.BuildingID == nil:
 		w.BuildingID = unit.BuildingID
 	case !sameUUID(w.BuildingID, unit.BuildingID):
-		c.add("building_id", "place", "is not the unit's building")
+		c.Add("building_id", "place", "is not the unit's building")
 	}
 	return nil
 }
@@ -224,7 +224,7 @@ func (s *Service) List(ctx context.Context, f Filter, req page.Request) (page.Pa
 	var c checker
 	for _, st := range f.Statuses {
 		if !slices.Contains(Statuses, st) {
-			c.add("status", "oneof", "must be a comma-separated list of: new, assigned, accepted, on_site, resolved, confirmed, closed, cancelled, reopened")
+			c.Add("status", "oneof", "must be a comma-separated list of: new, assigned, accepted, on_site, resolved, confirmed, closed, cancelled, reopened")
 			break
 		}
 	}
@@ -234,7 +234,7 @@ func (s *Service) List(ctx context.Context, f Filter, req page.Request) (page.Pa
 	if f.Source != nil {
 		c.oneOf("source", *f.Source, Sources)
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return page.Page[WorkOrder]{}, err
 	}
 	f.Now = s.clock()
@@ -326,7 +326,7 @@ func applyPatch(cur *WorkOrder, in Patch) (*WorkOrder, error) {
 		next.ReporterPhone = trimmedOrNil(in.ReporterPhone.Value)
 		c.reporterPhone(next.ReporterPhone)
 	}
-	if err := c.err(); err != nil {
+	if err := c.Err(); err != nil {
 		return nil, err
 	}
 	if next.Title == cur.Title && next.Description == cur.Description && next.LocationDetail == cur.LocationDetail &&

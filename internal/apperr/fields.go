@@ -1,0 +1,62 @@
+package apperr
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Fields collects the field errors of one input, so the client sees them all at once.
+type Fields struct {
+	List []FieldError
+}
+
+// Add records one field error.
+func (f *Fields) Add(field, rule, msg string) {
+	f.List = append(f.List, FieldError{Field: field, Rule: rule, Message: msg})
+}
+
+// Has reports whether field already has an error.
+func (f *Fields) Has(field string) bool {
+	for _, e := range f.List {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// Err is nil without errors, else one Invalid error listing them all.
+func (f *Fields) Err() error {
+	if len(f.List) == 0 {
+		return nil
+	}
+	return Invalid("the request has invalid fields", f.List...)
+}
+
+// Text checks a text field: present when required (blank counts as absent), at most
+// maxLen characters, and free of control characters (line breaks and tabs are allowed
+// in multiline text).
+func (f *Fields) Text(field, v string, required bool, maxLen int, multiline bool) {
+	control := func(r rune) bool {
+		return unicode.IsControl(r) && (!multiline || (r != '\n' && r != '\r' && r != '\t'))
+	}
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		f.Add(field, "required", "is required")
+	case utf8.RuneCountInString(v) > maxLen:
+		f.Add(field, "max", fmt.Sprintf("must be at most %d characters", maxLen))
+	case strings.IndexFunc(v, control) >= 0:
+		f.Add(field, "printable", "must not contain control characters")
+	}
+}
+
+// RequireVersion checks the version a change is based on was sent.
+func RequireVersion(v int) error {
+	if v < 1 {
+		return Invalid("the request has invalid fields",
+			FieldError{Field: "version", Rule: "required", Message: "is required: the version the change is based on"})
+	}
+	return nil
+}
