@@ -92,6 +92,15 @@ func TestHandoverWalkthrough(t *testing.T) {
 	if items := supervisor.list(t, "/v1/defects?project_id="+project+"&unit_id="+unit); len(items) != 0 {
 		t.Fatalf("the supervisor sees %d draft defects", len(items))
 	}
+	// Their photos too: not shown, not listed, and no one else can add one.
+	supervisor.mustDo(t, http.StatusNotFound, "GET", "/v1/attachments/"+bathPhoto, nil)
+	supervisor.mustDo(t, http.StatusNotFound, "GET", "/v1/attachments?owner_type=defect&owner_id="+defects[0], nil)
+	sum := sha256.Sum256([]byte("x"))
+	res := supervisor.do(t, "POST", "/v1/attachments", map[string]any{"id": uuid.Must(uuid.NewV7()).String(), "owner_type": "inspection", "owner_id": insp,
+		"purpose": "inspection", "content_type": "image/jpeg", "size": 1, "sha256": hex.EncodeToString(sum[:])})
+	if res.Status != http.StatusUnprocessableEntity || !strings.HasSuffix(res.Problem(t).Type, "/owner-not-found") {
+		t.Fatalf("a photo for another person's draft: %d %s", res.Status, res.Body)
+	}
 	current := ambassador.mustDo(t, http.StatusOK, "GET", "/v1/inspections/"+insp, nil)
 	submitted := ambassador.mustDo(t, http.StatusOK, "POST", "/v1/inspections/"+insp+"/submit", map[string]any{
 		"version": current["version"], "finished_at": time.Now().UTC().Format(time.RFC3339),
@@ -102,6 +111,7 @@ func TestHandoverWalkthrough(t *testing.T) {
 	if items := supervisor.list(t, "/v1/defects?project_id="+project+"&unit_id="+unit); len(items) != 3 {
 		t.Fatalf("after submit the supervisor sees %d defects, want 3", len(items))
 	}
+	supervisor.mustDo(t, http.StatusOK, "GET", "/v1/attachments/"+bathPhoto, nil)
 
 	// The supervisor assigns all three to the engineer; each assignment reaches their inbox.
 	inboxBefore := countWhere(t, env, "notifications", "user_id = ?", engineerID)
@@ -122,7 +132,7 @@ func TestHandoverWalkthrough(t *testing.T) {
 		engineer.transition(t, http.StatusOK, id, d["version"], map[string]any{"action": "accept"})
 	}
 	d0 := engineer.mustDo(t, http.StatusOK, "GET", "/v1/defects/"+defects[0], nil)
-	res := engineer.do(t, "POST", "/v1/defects/"+defects[0]+"/transitions", map[string]any{"version": d0["version"], "action": "fix"})
+	res = engineer.do(t, "POST", "/v1/defects/"+defects[0]+"/transitions", map[string]any{"version": d0["version"], "action": "fix"})
 	if res.Status != http.StatusUnprocessableEntity || !strings.HasSuffix(res.Problem(t).Type, "/after-photo-required") {
 		t.Fatalf("fix without an after-photo: %d %s", res.Status, res.Body)
 	}

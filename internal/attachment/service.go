@@ -138,6 +138,12 @@ func (s *Service) Create(ctx context.Context, in NewAttachment) (*Presigned, boo
 	created := false
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		project, err := s.store.OwnerProject(ctx, in.OwnerType, in.OwnerID)
+		if err == nil && caller.Has(project) {
+			var private bool
+			if private, err = s.store.OwnerPrivate(ctx, in.OwnerType, in.OwnerID, caller.UserID); err == nil && private {
+				err = apperr.NotFound(in.OwnerType)
+			}
+		}
 		if err != nil || !caller.Has(project) {
 			if err != nil && !errors.Is(err, apperr.ErrNotFound) {
 				return err
@@ -378,10 +384,26 @@ func (s *Service) Get(ctx context.Context, id uuid.UUID) (*WithURLs, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := authz.Require(ctx, "attachment", a.ProjectID); err != nil {
+	caller, err := authz.Require(ctx, "attachment", a.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.visible(ctx, caller, a.OwnerType, a.OwnerID, "attachment"); err != nil {
 		return nil, err
 	}
 	return s.withURLs(ctx, a)
+}
+
+// visible answers NotFound (as what) when the owner record is someone else's draft.
+func (s *Service) visible(ctx context.Context, caller *authz.Principal, ownerType string, ownerID uuid.UUID, what string) error {
+	private, err := s.store.OwnerPrivate(ctx, ownerType, ownerID, caller.UserID)
+	if err != nil {
+		return err
+	}
+	if private {
+		return apperr.NotFound(what)
+	}
+	return nil
 }
 
 func (s *Service) withURLs(ctx context.Context, a *Attachment) (*WithURLs, error) {
@@ -416,7 +438,11 @@ func (s *Service) List(ctx context.Context, ownerType string, ownerID uuid.UUID,
 	if err != nil {
 		return page.Page[WithURLs]{}, err
 	}
-	if _, err := authz.Require(ctx, ownerType, project); err != nil {
+	caller, err := authz.Require(ctx, ownerType, project)
+	if err != nil {
+		return page.Page[WithURLs]{}, err
+	}
+	if err := s.visible(ctx, caller, ownerType, ownerID, ownerType); err != nil {
 		return page.Page[WithURLs]{}, err
 	}
 	rows, err := s.store.ListByOwner(ctx, ownerType, ownerID, page.Request{After: req.After, Limit: req.Limit + 1})

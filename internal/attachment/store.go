@@ -13,6 +13,10 @@ import (
 type Store interface {
 	// OwnerProject finds the project of a live owner record; apperr NotFound when there is none.
 	OwnerProject(ctx context.Context, ownerType string, ownerID uuid.UUID) (uuid.UUID, error)
+	// OwnerPrivate reports an owner record that is private to someone other than viewer
+	// (another person's draft inspection, or a defect found in it): its photos are theirs
+	// alone until the draft is submitted.
+	OwnerPrivate(ctx context.Context, ownerType string, ownerID, viewer uuid.UUID) (bool, error)
 	Get(ctx context.Context, id uuid.UUID) (*Attachment, error)
 	// GetForUpdate loads and locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, id uuid.UUID) (*Attachment, error)

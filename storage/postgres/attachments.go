@@ -97,6 +97,25 @@ func (s *AttachmentStore) OwnerProject(ctx context.Context, ownerType string, ow
 	return uuid.Parse(project)
 }
 
+// privateOwners are the owner types whose drafts only their author may see.
+var privateOwners = map[string]string{
+	"inspection": `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = ? AND state = 'draft' AND inspector_id <> ?)`,
+	"defect":     `SELECT EXISTS (SELECT 1 FROM defects WHERE id = ? AND draft AND reported_by <> ?)`,
+}
+
+// OwnerPrivate implements attachment.Store.
+func (s *AttachmentStore) OwnerPrivate(ctx context.Context, ownerType string, ownerID, viewer uuid.UUID) (bool, error) {
+	query, ok := privateOwners[ownerType]
+	if !ok {
+		return false, nil
+	}
+	var private bool
+	if err := s.db.conn(ctx).Raw(query, ownerID, viewer).Scan(&private).Error; err != nil {
+		return false, Translate(err)
+	}
+	return private, nil
+}
+
 // Get implements attachment.Store.
 func (s *AttachmentStore) Get(ctx context.Context, id uuid.UUID) (*attachment.Attachment, error) {
 	return s.get(s.db.conn(ctx), id)
