@@ -1,6 +1,8 @@
 package apperr
 
 import (
+	"github.com/google/uuid"
+
 	"fmt"
 	"strings"
 	"unicode"
@@ -49,6 +51,13 @@ func (f *Fields) Text(field, v string, required bool, maxLen int, multiline bool
 		f.Add(field, "max", fmt.Sprintf("must be at most %d characters", maxLen))
 	case strings.IndexFunc(v, control) >= 0:
 		f.Add(field, "printable", "must not contain control characters")
+	}
+}
+
+// ClientID checks an id the app chose for a new record.
+func (f *Fields) ClientID(id *uuid.UUID) {
+	if id != nil && *id == uuid.Nil {
+		f.Add("id", "uuid", "must not be the nil UUID")
 	}
 }
 

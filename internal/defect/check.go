@@ -3,8 +3,6 @@ package defect
 import (
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/fieldops/fieldops/internal/apperr"
 )
 
@@ -39,29 +37,11 @@ func (c *checker) pin(field string, p *Pin) {
 	}
 }
 
-func (c *checker) clientID(id *uuid.UUID) {
-	if id != nil && *id == uuid.Nil {
-		c.Add("id", "uuid", "must not be the nil UUID")
-	}
-}
-
 func invalid(field, rule, msg string) error {
 	return apperr.Invalid("the request has invalid fields", apperr.FieldError{Field: field, Rule: rule, Message: msg})
 }
 
 func requireVersion(v int) error { return apperr.RequireVersion(v) }
-
-func sameUUID(a, b *uuid.UUID) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func sameString(a, b *string) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func samePin(a, b *Pin) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
 
 func trimmedPtr(v *string) *string {
 	if v == nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -30,7 +31,7 @@ func (s *Service) History(ctx context.Context, id uuid.UUID) (*History, error) {
 // client-chosen id a retry with the same body returns the comment as it is.
 func (s *Service) AddComment(ctx context.Context, defectID uuid.UUID, in NewComment) (_ *Comment, created bool, _ error) {
 	var c checker
-	c.clientID(in.ID)
+	c.ClientID(in.ID)
 	body := strings.TrimSpace(in.Body)
 	c.text("body", body, true, maxCommentLen)
 	if in.DeviceAt != nil && in.DeviceAt.After(s.clock().Add(maxClockSkew)) {
@@ -62,7 +63,7 @@ func (s *Service) AddComment(ctx context.Context, defectID uuid.UUID, in NewComm
 				return err
 			}
 		}
-		id, err := newID(in.ID)
+		id, err := ids.New(in.ID)
 		if err != nil {
 			return err
 		}

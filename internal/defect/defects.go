@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -47,7 +48,7 @@ func (s *Service) Create(ctx context.Context, in NewDefect) (_ *Defect, created 
 				return err
 			}
 		}
-		id, err := newID(in.ID)
+		id, err := ids.New(in.ID)
 		if err != nil {
 			return err
 		}
@@ -66,17 +67,17 @@ func (s *Service) Create(ctx context.Context, in NewDefect) (_ *Defect, created 
 
 // sameNew reports whether a stored defect is the one a retried create asks for.
 func sameNew(cur, want *Defect) bool {
-	return sameUUID(cur.UnitID, want.UnitID) && sameUUID(cur.ZoneID, want.ZoneID) && sameString(cur.Room, want.Room) &&
-		sameUUID(cur.PlanAttachmentID, want.PlanAttachmentID) && samePin(cur.Pin, want.Pin) &&
+	return ids.Same(cur.UnitID, want.UnitID) && ids.Same(cur.ZoneID, want.ZoneID) && ids.Same(cur.Room, want.Room) &&
+		ids.Same(cur.PlanAttachmentID, want.PlanAttachmentID) && ids.Same(cur.Pin, want.Pin) &&
 		cur.Category == want.Category && cur.Severity == want.Severity && cur.Description == want.Description &&
-		sameUUID(cur.InspectionID, want.InspectionID) && sameString(cur.ItemKey, want.ItemKey) && cur.ReportedBy == want.ReportedBy
+		ids.Same(cur.InspectionID, want.InspectionID) && ids.Same(cur.ItemKey, want.ItemKey) && cur.ReportedBy == want.ReportedBy
 }
 
 // checkNew validates a new defect against its place, its inspection and the
 // reference data, and returns it as it would be stored (without id).
 func (s *Service) checkNew(ctx context.Context, in NewDefect) (*Defect, *authz.Principal, error) {
 	var c checker
-	c.clientID(in.ID)
+	c.ClientID(in.ID)
 	d := &Defect{
 		UnitID: in.UnitID, ZoneID: in.ZoneID, Room: emptyAsNil(trimmedPtr(in.Room)), PlanAttachmentID: in.PlanAttachmentID,
 		Pin: in.Pin, Category: strings.TrimSpace(in.Category), Severity: strings.TrimSpace(in.Severity),
@@ -168,7 +169,7 @@ func (s *Service) checkInspection(ctx context.Context, d *Defect, p *authz.Princ
 		return err
 	}
 	switch {
-	case insp.ProjectID != d.ProjectID || !sameUUID(insp.UnitID, d.UnitID) || !sameUUID(insp.ZoneID, d.ZoneID):
+	case insp.ProjectID != d.ProjectID || !ids.Same(insp.UnitID, d.UnitID) || !ids.Same(insp.ZoneID, d.ZoneID):
 		c.Add("inspection_id", "place", "is an inspection of another unit or zone")
 		return nil
 	case insp.State == "closed":
@@ -341,7 +342,7 @@ func (s *Service) applyPatch(ctx context.Context, cur *Defect, in Patch) (*Defec
 	}
 	if in.PlanAttachmentID.Set {
 		next.PlanAttachmentID = in.PlanAttachmentID.Value
-		if next.PlanAttachmentID != nil && !sameUUID(next.PlanAttachmentID, cur.PlanAttachmentID) {
+		if next.PlanAttachmentID != nil && !ids.Same(next.PlanAttachmentID, cur.PlanAttachmentID) {
 			ok, err := s.store.PlanAttachmentUsable(ctx, cur.ProjectID, *next.PlanAttachmentID)
 			if err != nil {
 				return nil, err
@@ -365,8 +366,8 @@ func (s *Service) applyPatch(ctx context.Context, cur *Defect, in Patch) (*Defec
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	if next.Description == cur.Description && sameString(next.Room, cur.Room) && samePin(next.Pin, cur.Pin) &&
-		sameUUID(next.PlanAttachmentID, cur.PlanAttachmentID) && next.Category == cur.Category && next.Severity == cur.Severity {
+	if next.Description == cur.Description && ids.Same(next.Room, cur.Room) && ids.Same(next.Pin, cur.Pin) &&
+		ids.Same(next.PlanAttachmentID, cur.PlanAttachmentID) && next.Category == cur.Category && next.Severity == cur.Severity {
 		return nil, nil
 	}
 	return &next, nil

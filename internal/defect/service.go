@@ -47,18 +47,6 @@ func NewService(store Store, tx Tx, notifier notify.Notifier, now Clock) *Servic
 
 func (s *Service) clock() time.Time { return s.now().UTC() }
 
-// newID is the client's id when given, else a fresh UUIDv7.
-func newID(id *uuid.UUID) (uuid.UUID, error) {
-	if id != nil {
-		return *id, nil
-	}
-	v, err := uuid.NewV7()
-	if err != nil {
-		return uuid.Nil, apperr.Internal("new id: %w", err)
-	}
-	return v, nil
-}
-
 // isOverdue: due and not yet dealt with (a fixed defect waits on the verifier, not the owner).
 func isOverdue(d *Defect, now time.Time) bool {
 	if d.DueAt == nil || !d.DueAt.Before(now) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -79,7 +80,7 @@ func (s *Service) CreateInspection(ctx context.Context, in NewInspection) (out *
 				return err
 			}
 		}
-		id, err := newID(in.ID)
+		id, err := ids.New(in.ID)
 		if err != nil {
 			return err
 		}
@@ -108,7 +109,7 @@ func (s *Service) newInspection(ctx context.Context, p *authz.Principal, in NewI
 		StartedAt: utcMicro(in.StartedAt), Answers: map[string]Answer{}, State: StateDraft,
 	}
 	var c checker
-	checkClientID(&c, in.ID)
+	c.ClientID(in.ID)
 	switch {
 	case !want.Kind.Valid():
 		c.Add("kind", "oneof", "must be one of: "+kindList())
@@ -191,10 +192,10 @@ func checkFields(c *checker, i *Inspection) {
 }
 
 func sameNewInspection(cur, want *Inspection) bool {
-	return cur.ProjectID == want.ProjectID && sameUUID(cur.UnitID, want.UnitID) && sameUUID(cur.ZoneID, want.ZoneID) &&
-		cur.Kind == want.Kind && sameUUID(cur.TemplateID, want.TemplateID) && cur.InspectorID == want.InspectorID &&
-		cur.BuyerPresent == want.BuyerPresent && sameString(cur.BuyerName, want.BuyerName) && cur.Notes == want.Notes &&
-		sameTime(cur.StartedAt, want.StartedAt)
+	return cur.ProjectID == want.ProjectID && ids.Same(cur.UnitID, want.UnitID) && ids.Same(cur.ZoneID, want.ZoneID) &&
+		cur.Kind == want.Kind && ids.Same(cur.TemplateID, want.TemplateID) && cur.InspectorID == want.InspectorID &&
+		cur.BuyerPresent == want.BuyerPresent && ids.Same(cur.BuyerName, want.BuyerName) && cur.Notes == want.Notes &&
+		ids.Same(cur.StartedAt, want.StartedAt)
 }
 
 // load reads an inspection the caller may see: a member who reads handover work, and
@@ -687,41 +688,11 @@ func trimmedName(v *string) *string {
 	return t
 }
 
-func sameUUID(a, b *uuid.UUID) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func sameString(a, b *string) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func sameTime(a, b *time.Time) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
-}
-
 // sameJSON compares two records as the client would see them.
 func sameJSON(a, b any) bool {
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
 	return errA == nil && errB == nil && string(ja) == string(jb)
-}
-
-// newID is the client's id when given, else a fresh UUIDv7.
-func newID(id *uuid.UUID) (uuid.UUID, error) {
-	if id != nil {
-		return *id, nil
-	}
-	v, err := uuid.NewV7()
-	if err != nil {
-		return uuid.Nil, apperr.Internal("new id: %w", err)
-	}
-	return v, nil
-}
-
-func checkClientID(c *checker, id *uuid.UUID) {
-	if id != nil && *id == uuid.Nil {
-		c.Add("id", "uuid", "must not be the nil UUID")
-	}
 }
 
 // idExists answers a create whose client-chosen id is taken by a different record;

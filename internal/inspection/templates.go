@@ -13,6 +13,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -273,7 +274,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in NewTemplate) (out *Temp
 			return err
 		}
 		var c checker
-		checkClientID(&c, in.ID)
+		c.ClientID(in.ID)
 		if err := s.checkTemplate(ctx, &want, &c); err != nil {
 			return err
 		}
@@ -287,7 +288,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in NewTemplate) (out *Temp
 				if templateAccess(ctx, cur.OrganizationID, cur.ProjectID, false) != nil {
 					return idExists(nil)
 				}
-				if cur.OrganizationID == want.OrganizationID && sameUUID(cur.ProjectID, want.ProjectID) && cur.Name == want.Name &&
+				if cur.OrganizationID == want.OrganizationID && ids.Same(cur.ProjectID, want.ProjectID) && cur.Name == want.Name &&
 					slices.Equal(cur.Kinds, want.Kinds) && sameSections(cur.Sections, want.Sections) {
 					out = cur
 					return nil
@@ -297,7 +298,7 @@ func (s *Service) CreateTemplate(ctx context.Context, in NewTemplate) (out *Temp
 				return err
 			}
 		}
-		id, err := newID(in.ID)
+		id, err := ids.New(in.ID)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 )
 
 // Limits of a unit import.
@@ -312,7 +313,7 @@ type importPlan struct {
 
 func (p *importPlan) assignIDs() error {
 	for i := range p.create {
-		id, err := newID(nil)
+		id, err := ids.New(nil)
 		if err != nil {
 			return err
 		}
@@ -421,7 +422,7 @@ func planImport(projectID uuid.UUID, file *csvFile, buildings []Building, types 
 		if present[colHandoverDate] {
 			next.HandoverDate = date
 		}
-		if next.Floor == cur.Floor && sameUUID(next.UnitTypeID, cur.UnitTypeID) && sameString(next.HandoverDate, cur.HandoverDate) {
+		if next.Floor == cur.Floor && ids.Same(next.UnitTypeID, cur.UnitTypeID) && ids.Same(next.HandoverDate, cur.HandoverDate) {
 			plan.unchanged++
 			continue
 		}

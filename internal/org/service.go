@@ -8,6 +8,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -37,18 +38,6 @@ func NewService(store Store, tx Tx) *Service {
 		units:     records[*Unit]{what: "unit", get: store.GetUnit},
 		zones:     records[*Zone]{what: "zone", get: store.GetZone},
 	}
-}
-
-// newID is the client's id when given, else a fresh UUIDv7.
-func newID(id *uuid.UUID) (uuid.UUID, error) {
-	if id != nil {
-		return *id, nil
-	}
-	v, err := uuid.NewV7()
-	if err != nil {
-		return uuid.Nil, apperr.Internal("new id: %w", err)
-	}
-	return v, nil
 }
 
 func checkClientID(c *checker, id *uuid.UUID) {
@@ -167,7 +156,7 @@ func createOnce[R record](ctx context.Context, tx Tx, rs records[R], id *uuid.UU
 				return err
 			}
 		}
-		recordID, err := newID(id)
+		recordID, err := ids.New(id)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -33,14 +34,6 @@ func (s *Service) checkUnit(ctx context.Context, u *Unit, b *Building, c *checke
 		}
 	}
 	return c.err()
-}
-
-func sameUUID(a, b *uuid.UUID) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func sameString(a, b *string) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
 func trimmedPtr(v *string) *string {
@@ -74,7 +67,7 @@ func (s *Service) CreateUnit(ctx context.Context, buildingID uuid.UUID, in NewUn
 		},
 		func(cur *Unit) (bool, bool) {
 			return cur.BuildingID == want.BuildingID && cur.Number == want.Number && cur.Floor == want.Floor &&
-					sameUUID(cur.UnitTypeID, want.UnitTypeID) && sameString(cur.HandoverDate, want.HandoverDate),
+					ids.Same(cur.UnitTypeID, want.UnitTypeID) && ids.Same(cur.HandoverDate, want.HandoverDate),
 				visibleTo(ctx, cur.ProjectID)
 		},
 		func(ctx context.Context, id uuid.UUID) (*Unit, error) {
@@ -129,7 +122,7 @@ func (s *Service) UpdateUnit(ctx context.Context, id uuid.UUID, in UnitPatch) (*
 				return nil, err
 			}
 			if next.Number == cur.Number && next.Floor == cur.Floor &&
-				sameUUID(next.UnitTypeID, cur.UnitTypeID) && sameString(next.HandoverDate, cur.HandoverDate) {
+				ids.Same(next.UnitTypeID, cur.UnitTypeID) && ids.Same(next.HandoverDate, cur.HandoverDate) {
 				return cur, nil
 			}
 			return &next, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -49,7 +50,7 @@ func roomsFor(in []RoomInput, old []Room) ([]Room, error) {
 		id, ok := byCode[r.Code]
 		if !ok {
 			var err error
-			if id, err = newID(nil); err != nil {
+			if id, err = ids.New(nil); err != nil {
 				return nil, err
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
@@ -79,7 +80,7 @@ func (s *Service) Create(ctx context.Context, in New) (_ *Signoff, created bool,
 		if err := c.Err(); err != nil {
 			return err
 		}
-		id, err := newID(in.ID)
+		id, err := ids.New(in.ID)
 		if err != nil {
 			return err
 		}
@@ -109,7 +110,7 @@ func (s *Service) Create(ctx context.Context, in New) (_ *Signoff, created bool,
 func (s *Service) retried(ctx context.Context, caller *authz.Principal, cur *Signoff, want *New, out **Signoff) error {
 	same := cur.RecordedBy == caller.UserID && cur.UnitID == want.UnitID && equalPtr(cur.InspectionID, want.InspectionID) &&
 		cur.Outcome == want.Outcome && equalPtr(cur.RefusalReason, want.RefusalReason) && cur.BuyerName == want.BuyerName &&
-		cur.SignatureAttachmentID == want.SignatureAttachmentID && sameTime(cur.SignedAt, want.SignedAt)
+		cur.SignatureAttachmentID == want.SignatureAttachmentID && ids.Same(cur.SignedAt, want.SignedAt)
 	if !same {
 		if !caller.Has(cur.ProjectID, readers...) {
 			return apperr.Conflict("id-exists", "a record with this id already exists with other fields", nil)
@@ -121,18 +122,6 @@ func (s *Service) retried(ctx context.Context, caller *authz.Principal, cur *Sig
 	}
 	*out = cur
 	return nil
-}
-
-// newID is the client's id when given, else a fresh UUIDv7.
-func newID(id *uuid.UUID) (uuid.UUID, error) {
-	if id != nil {
-		return *id, nil
-	}
-	v, err := uuid.NewV7()
-	if err != nil {
-		return uuid.Nil, apperr.Internal("new id: %w", err)
-	}
-	return v, nil
 }
 
 // normalize trims the input and checks what needs no database.

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
-	"time"
 
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/google/uuid"
 )
 
@@ -74,13 +74,9 @@ func Compare(signed Snapshot, signedHash string, now Snapshot) *Comparison {
 
 func sameDefect(a, b Defect) bool {
 	return a.ID == b.ID && a.Category == b.Category && a.Severity == b.Severity && a.Status == b.Status &&
-		a.Description == b.Description && equalPtr(a.Room, b.Room) && equalPtr(a.OwnerID, b.OwnerID) && sameTime(a.DueAt, b.DueAt)
+		a.Description == b.Description && equalPtr(a.Room, b.Room) && equalPtr(a.OwnerID, b.OwnerID) && ids.Same(a.DueAt, b.DueAt)
 }
 
 func equalPtr[T comparable](a, b *T) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func sameTime(a, b *time.Time) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && a.Equal(*b))
 }

@@ -4,8 +4,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/fieldops/fieldops/internal/apperr"
 )
 
@@ -51,25 +49,11 @@ func (c *checker) reporterPhone(v *string) {
 	}
 }
 
-func (c *checker) clientID(id *uuid.UUID) {
-	if id != nil && *id == uuid.Nil {
-		c.Add("id", "uuid", "must not be the nil UUID")
-	}
-}
-
 func invalid(field, rule, msg string) error {
 	return apperr.Invalid("the request has invalid fields", apperr.FieldError{Field: field, Rule: rule, Message: msg})
 }
 
 func requireVersion(v int) error { return apperr.RequireVersion(v) }
-
-func sameUUID(a, b *uuid.UUID) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
-
-func sameString(a, b *string) bool {
-	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
-}
 
 // trimmedOrNil trims an optional text and drops it when blank.
 func trimmedOrNil(v *string) *string {

@@ -51,18 +51,6 @@ func NewService(store Store, tx Tx, notifier notify.Notifier, observer sla.Obser
 
 func (s *Service) clock() time.Time { return s.now().UTC() }
 
-// newID is the client's id when given, else a fresh UUIDv7.
-func newID(id *uuid.UUID) (uuid.UUID, error) {
-	if id != nil {
-		return *id, nil
-	}
-	v, err := uuid.NewV7()
-	if err != nil {
-		return uuid.Nil, apperr.Internal("new id: %w", err)
-	}
-	return v, nil
-}
-
 // load reads a work order the caller may see.
 func (s *Service) load(ctx context.Context, id uuid.UUID, lock Lock) (*WorkOrder, *authz.Principal, error) {
 	w, err := s.store.GetWorkOrder(ctx, id, lock)

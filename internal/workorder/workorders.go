@@ -11,6 +11,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/ids"
 	"github.com/fieldops/fieldops/internal/page"
 	"github.com/fieldops/fieldops/internal/sla"
 )
@@ -47,7 +48,7 @@ func (s *Service) Create(ctx context.Context, in NewWorkOrder) (_ *WorkOrder, cr
 				return err
 			}
 		}
-		if want.ID, err = newID(in.ID); err != nil {
+		if want.ID, err = ids.New(in.ID); err != nil {
 			return err
 		}
 		w, err := s.store.InsertWorkOrder(ctx, want)
@@ -78,11 +79,11 @@ func (s *Service) Create(ctx context.Context, in NewWorkOrder) (_ *WorkOrder, cr
 // sameNew reports whether a stored work order is the one a retried create asks for
 // (the report time only when the client gave one: else it was "now" the first time).
 func sameNew(cur, want *WorkOrder, withReportedAt bool) bool {
-	return cur.ProjectID == want.ProjectID && sameUUID(cur.BuildingID, want.BuildingID) && sameUUID(cur.UnitID, want.UnitID) &&
-		sameUUID(cur.ZoneID, want.ZoneID) && cur.LocationDetail == want.LocationDetail && cur.WorkType == want.WorkType &&
+	return cur.ProjectID == want.ProjectID && ids.Same(cur.BuildingID, want.BuildingID) && ids.Same(cur.UnitID, want.UnitID) &&
+		ids.Same(cur.ZoneID, want.ZoneID) && cur.LocationDetail == want.LocationDetail && cur.WorkType == want.WorkType &&
 		cur.Source == want.Source && cur.Priority == want.Priority && cur.Title == want.Title && cur.Description == want.Description &&
-		sameString(cur.ReporterName, want.ReporterName) && sameString(cur.ReporterPhone, want.ReporterPhone) &&
-		sameUUID(cur.DefectID, want.DefectID) && cur.CreatedBy == want.CreatedBy &&
+		ids.Same(cur.ReporterName, want.ReporterName) && ids.Same(cur.ReporterPhone, want.ReporterPhone) &&
+		ids.Same(cur.DefectID, want.DefectID) && cur.CreatedBy == want.CreatedBy &&
 		(!withReportedAt || cur.ReportedAt.Equal(want.ReportedAt))
 }
 
@@ -95,7 +96,7 @@ func (s *Service) checkNew(ctx context.Context, in NewWorkOrder, now time.Time) 
 		return nil, nil, err
 	}
 	var c checker
-	c.clientID(in.ID)
+	c.ClientID(in.ID)
 	w := &WorkOrder{
 		ProjectID: in.ProjectID, BuildingID: in.BuildingID, UnitID: in.UnitID, ZoneID: in.ZoneID,
 		LocationDetail: strings.TrimSpace(in.LocationDetail), WorkType: strings.TrimSpace(in.WorkType),
@@ -182,7 +183,7 @@ func (s *Service) checkPlace(ctx context.Context, w *WorkOrder, c *checker) erro
 	switch {
 	case w.BuildingID == nil:
 		w.BuildingID = unit.BuildingID
-	case !sameUUID(w.BuildingID, unit.BuildingID):
+	case !ids.Same(w.BuildingID, unit.BuildingID):
 		c.Add("building_id", "place", "is not the unit's building")
 	}
 	return nil
@@ -330,7 +331,7 @@ func applyPatch(cur *WorkOrder, in Patch) (*WorkOrder, error) {
 		return nil, err
 	}
 	if next.Title == cur.Title && next.Description == cur.Description && next.LocationDetail == cur.LocationDetail &&
-		next.Priority == cur.Priority && sameString(next.ReporterName, cur.ReporterName) && sameString(next.ReporterPhone, cur.ReporterPhone) {
+		next.Priority == cur.Priority && ids.Same(next.ReporterName, cur.ReporterName) && ids.Same(next.ReporterPhone, cur.ReporterPhone) {
 		return nil, nil
 	}
 	return &next, nil
