@@ -20,6 +20,7 @@ import (
 	"github.com/fieldops/fieldops/internal/idempotency"
 	"github.com/fieldops/fieldops/internal/inspection"
 	"github.com/fieldops/fieldops/internal/notify"
+	"github.com/fieldops/fieldops/internal/offline"
 	"github.com/fieldops/fieldops/internal/org"
 	"github.com/fieldops/fieldops/internal/report"
 	"github.com/fieldops/fieldops/internal/signoff"
@@ -48,6 +49,8 @@ type Deps struct {
 	Reports     *report.Service
 	WorkOrders  *workorder.Service
 	SLA         *sla.Service
+	SyncPush    *offline.PushService
+	SyncPull    *offline.PullService
 	Notify      *notify.Service
 	Idempotency idempotency.Store
 	Tx          Transactor
@@ -58,11 +61,16 @@ type Deps struct {
 
 // New builds the Fiber app with every route and middleware.
 func New(d Deps) *fiber.App {
-	// Uploads to the local blob store may be photo-sized; the server-wide limit grows to
-	// that and withBodyLimit keeps FIELDOPS_BODY_LIMIT on every other route.
-	bodyLimit := d.Config.BodyLimit
+	// Uploads to the local blob store may be photo-sized and an offline push as large as
+	// FIELDOPS_SYNC_MAX_BYTES; the server-wide limit grows to the largest and
+	// withBodyLimit keeps FIELDOPS_BODY_LIMIT on every other route.
+	larger := map[string]int{syncPushPath: d.Config.SyncMaxBytes}
 	if d.LocalBlobs != nil {
-		bodyLimit = max(bodyLimit, d.Config.PhotoMaxBytes)
+		larger[blobsPrefix] = d.Config.PhotoMaxBytes
+	}
+	bodyLimit := d.Config.BodyLimit
+	for _, n := range larger {
+		bodyLimit = max(bodyLimit, n)
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "fieldops",
@@ -81,7 +89,7 @@ func New(d Deps) *fiber.App {
 
 	app.Use(withRequestID, withAccessLog(d.Logger, d.Metrics), withRecovery(d.Logger), withDeadline(d.Config.RequestTimeout))
 	if bodyLimit > d.Config.BodyLimit {
-		app.Use(withBodyLimit(d.Config.BodyLimit, bodyLimit))
+		app.Use(withBodyLimit(d.Config.BodyLimit, larger))
 	}
 	if len(d.Config.CORSOrigins) > 0 {
 		app.Use(cors.New(cors.Config{
@@ -114,6 +122,8 @@ func New(d Deps) *fiber.App {
 	registerNotificationRoutes(authed, d.Notify)
 	registerWorkOrderRoutes(authed, d.WorkOrders)
 	registerSLARoutes(authed, d.SLA)
+	registerSyncPushRoutes(authed, d.SyncPush)
+	registerSyncPullRoutes(authed, d.SyncPull)
 	return app
 }
 

@@ -65,16 +65,18 @@ func blobRequest(c *fiber.Ctx) (string, url.Values, error) {
 	return key, q, nil
 }
 
-// withBodyLimit enforces FIELDOPS_BODY_LIMIT on every route but the local store's
-// uploads, which may be as large as a photo. Fiber's BodyLimit is one number for the
-// whole server, so it is raised to the photo limit when the local store is on and this
-// middleware keeps the smaller limit everywhere else (by Content-Length, or by the
-// body read when it was chunked).
-func withBodyLimit(limit, blobLimit int) fiber.Handler {
+// withBodyLimit enforces FIELDOPS_BODY_LIMIT on every route but those with a larger
+// limit of their own (by path prefix): the local store's uploads, which may be as large
+// as a photo, and the offline push. Fiber's BodyLimit is one number for the whole server,
+// so it is raised to the largest and this middleware keeps the smaller limit everywhere
+// else (by Content-Length, or by the body read when it was chunked).
+func withBodyLimit(limit int, larger map[string]int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		allowed := limit
-		if strings.HasPrefix(c.Path(), blobsPrefix) {
-			allowed = blobLimit
+		for prefix, n := range larger {
+			if strings.HasPrefix(c.Path(), prefix) {
+				allowed = n
+			}
 		}
 		if c.Request().Header.ContentLength() > allowed || len(c.Request().Body()) > allowed {
 			return apperr.TooLarge("the request body is over the limit of " + strconv.Itoa(allowed) + " bytes")

@@ -168,7 +168,9 @@ func TestBlobRoutesLocal(t *testing.T) {
 // store may be photo-sized while every other route keeps FIELDOPS_BODY_LIMIT.
 func TestBlobRoutesBodyLimits(t *testing.T) {
 	env := apitest.New(t, apitest.WithoutDemo(),
-		apitest.WithEnv("FIELDOPS_BODY_LIMIT", "64KiB"), apitest.WithEnv("FIELDOPS_PHOTO_MAX_BYTES", "3MB"))
+		apitest.WithEnv("FIELDOPS_BODY_LIMIT", "64KiB"), apitest.WithEnv("FIELDOPS_PHOTO_MAX_BYTES", "3MB"),
+		// The push limit stays below the photo limit, which is then the server-wide one.
+		apitest.WithEnv("FIELDOPS_SYNC_MAX_BYTES", "1MB"))
 	l := localStore(t, env)
 	base := env.Listen(t)
 	ctx := context.Background()

@@ -23,6 +23,8 @@ import (
 //
 //	FIELDOPS_TEST_BENCH=1 go test ./api/ -run '^$' -bench 'BenchmarkPush/sender' -benchtime 50000x -count 3
 //	FIELDOPS_TEST_BENCH=1 go test ./api/ -run '^$' -bench 'BenchmarkPush/jobs' -benchtime 20000x -count 3
+//
+// BENCH_PUSH_WORKERS sizes the push queue (FIELDOPS_PUSH_WORKERS, default 100).
 func BenchmarkPush(b *testing.B) {
 	if os.Getenv("FIELDOPS_TEST_BENCH") != "1" {
 		b.Skip("set FIELDOPS_TEST_BENCH=1 to run the push benchmarks")
@@ -81,8 +83,8 @@ func benchDeliveryJobs(b *testing.B) {
 	}
 	defer fake.Close()
 	env := apitest.New(b, apitest.WithEnv("FIELDOPS_WORKERS", "true"), apitest.WithEnv("FIELDOPS_FCM_PROJECT_ID", "bench"),
-		apitest.WithEnv("FIELDOPS_FCM_ENDPOINT", fake.Endpoint()), apitest.WithEnv("FIELDOPS_WORKER_CONCURRENCY", os.Getenv("BENCH_PUSH_WORKERS")),
-		apitest.WithEnv("FIELDOPS_DB_MAX_OPEN_CONNS", "40"))
+		apitest.WithEnv("FIELDOPS_FCM_ENDPOINT", fake.Endpoint()), apitest.WithEnv("FIELDOPS_PUSH_WORKERS", os.Getenv("BENCH_PUSH_WORKERS")),
+		apitest.WithEnv("FIELDOPS_DB_MAX_OPEN_CONNS", "40"), apitest.WithEnv("FIELDOPS_DB_MAX_IDLE_CONNS", "40"))
 	ctx := context.Background()
 	const users = 1000
 	db := env.DB.Gorm(ctx)

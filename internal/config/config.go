@@ -51,6 +51,10 @@ type Config struct {
 
 	Workers           bool
 	WorkerConcurrency int
+	// SLAAlarmWorkers and PushWorkers size the queues of SLA alarms and push deliveries,
+	// apart from WorkerConcurrency's (photos, clean-ups) so neither waits behind the other.
+	SLAAlarmWorkers int
+	PushWorkers     int
 
 	BlobDriver    string // local or minio
 	BlobLocalDir  string
@@ -82,6 +86,13 @@ type Config struct {
 	FCMCredentialsFile string
 	// FCMEndpoint replaces FCM's address (a fake in tests); no credentials are sent to it.
 	FCMEndpoint string
+
+	// SyncMaxChanges and SyncMaxBytes bound one offline push (POST /v1/sync/push).
+	SyncMaxChanges int
+	SyncMaxBytes   int
+	// SyncRetention is how long the change log keeps a change; an app whose cursor is
+	// older must pull everything again.
+	SyncRetention time.Duration
 }
 
 // Load reads the environment through getenv (os.Getenv in production).
@@ -125,6 +136,8 @@ func Load(getenv func(string) string) (*Config, error) {
 
 		Workers:           r.boolean("FIELDOPS_WORKERS", true),
 		WorkerConcurrency: r.intRange("FIELDOPS_WORKER_CONCURRENCY", 20, 1, 10_000),
+		SLAAlarmWorkers:   r.intRange("FIELDOPS_SLA_ALARM_WORKERS", 100, 1, 10_000),
+		PushWorkers:       r.intRange("FIELDOPS_PUSH_WORKERS", 100, 1, 10_000),
 
 		BlobDriver:    r.oneOf("FIELDOPS_BLOB_DRIVER", "local", "local", "minio"),
 		BlobLocalDir:  r.str("FIELDOPS_BLOB_LOCAL_DIR", "./data/blobs"),
@@ -148,6 +161,10 @@ func Load(getenv func(string) string) (*Config, error) {
 		FCMProjectID:       r.str("FIELDOPS_FCM_PROJECT_ID", ""),
 		FCMCredentialsFile: r.str("FIELDOPS_FCM_CREDENTIALS_FILE", ""),
 		FCMEndpoint:        r.str("FIELDOPS_FCM_ENDPOINT", ""),
+
+		SyncMaxChanges: r.intRange("FIELDOPS_SYNC_MAX_CHANGES", 500, 1, 10_000),
+		SyncMaxBytes:   r.size("FIELDOPS_SYNC_MAX_BYTES", 4<<20),
+		SyncRetention:  r.duration("FIELDOPS_SYNC_RETENTION", 30*24*time.Hour),
 	}
 
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -202,6 +219,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.PendingUploadTTL < time.Hour {
 		r.fail("FIELDOPS_PENDING_UPLOAD_TTL", "must be at least 1h")
 	}
+	if c.SyncRetention < 24*time.Hour {
+		r.fail("FIELDOPS_SYNC_RETENTION", "must be at least 24h: phones stay offline for a shift or more")
+	}
 	// Phones use TLS to the public endpoint like the API does to S3, unless told otherwise.
 	c.S3PublicUseTLS = r.boolean("FIELDOPS_S3_PUBLIC_USE_TLS", c.S3UseTLS)
 	if c.PushDriver == "fcm" && c.FCMProjectID == "" {
@@ -246,6 +266,7 @@ func (c *Config) Masked() map[string]any {
 		"access_token_ttl": c.AccessTokenTTL.String(), "refresh_token_ttl": c.RefreshTokenTTL.String(),
 		"hash_concurrency": c.HashConcurrency, "login_limit_per_ip": c.LoginLimitPerIP, "login_limit_per_account": c.LoginLimitAccount,
 		"idempotency_ttl": c.IdempotencyTTL.String(), "workers": c.Workers, "worker_concurrency": c.WorkerConcurrency,
+		"sla_alarm_workers": c.SLAAlarmWorkers, "push_workers": c.PushWorkers,
 		"blob_driver": c.BlobDriver, "blob_local_dir": c.BlobLocalDir, "public_base_url": c.PublicBaseURL,
 		"s3_endpoint": c.S3Endpoint, "s3_access_key": secret(c.S3AccessKey), "s3_secret_key": secret(c.S3SecretKey),
 		"s3_bucket": c.S3Bucket, "s3_use_tls": c.S3UseTLS, "s3_public_endpoint": c.S3PublicEndpoint,
@@ -253,6 +274,8 @@ func (c *Config) Masked() map[string]any {
 		"photo_max_pixels": c.PhotoMaxPixels, "upload_url_ttl": c.UploadURLTTL.String(), "download_url_ttl": c.DownloadURLTTL.String(),
 		"pending_upload_ttl": c.PendingUploadTTL.String(), "push_driver": c.PushDriver, "fcm_project_id": c.FCMProjectID,
 		"fcm_credentials_file": c.FCMCredentialsFile, "fcm_endpoint": c.FCMEndpoint,
+		"sync_max_changes": c.SyncMaxChanges, "sync_max_bytes": c.SyncMaxBytes,
+		"sync_retention": c.SyncRetention.String(),
 	}
 }
 

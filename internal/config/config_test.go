@@ -30,6 +30,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"FIELDOPS_ACCESS_TOKEN_TTL":     {"FIELDOPS_ACCESS_TOKEN_TTL": "1h"},
 		"FIELDOPS_READ_TIMEOUT":         {"FIELDOPS_READ_TIMEOUT": "soon"},
 		"FIELDOPS_WORKERS":              {"FIELDOPS_WORKERS": "maybe"},
+		"FIELDOPS_PUSH_WORKERS":         {"FIELDOPS_PUSH_WORKERS": "0"},
+		"FIELDOPS_SLA_ALARM_WORKERS":    {"FIELDOPS_SLA_ALARM_WORKERS": "many"},
 		"FIELDOPS_BLOB_DRIVER":          {"FIELDOPS_BLOB_DRIVER": "ftp"},
 		"FIELDOPS_S3_ACCESS_KEY":        {"FIELDOPS_BLOB_DRIVER": "minio"},
 		"FIELDOPS_JWT_SECRET":           {"FIELDOPS_JWT_SECRET": "short"},
@@ -44,6 +46,9 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"FIELDOPS_JWT_SECRET (prod)":    {"FIELDOPS_ENV": "production"},
 		"FIELDOPS_LOGIN_LIMIT_PER_IP":   {"FIELDOPS_LOGIN_LIMIT_PER_IP": "0"},
 		"FIELDOPS_DB_STATEMENT_TIMEOUT": {"FIELDOPS_DB_STATEMENT_TIMEOUT": "-1s"},
+		"FIELDOPS_SYNC_MAX_CHANGES":     {"FIELDOPS_SYNC_MAX_CHANGES": "0"},
+		"FIELDOPS_SYNC_MAX_BYTES":       {"FIELDOPS_SYNC_MAX_BYTES": "lots"},
+		"FIELDOPS_SYNC_RETENTION":       {"FIELDOPS_SYNC_RETENTION": "1h"},
 	}
 	for name, vars := range cases {
 		t.Run(name, func(t *testing.T) {

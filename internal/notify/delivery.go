@@ -78,21 +78,24 @@ type Outgoing struct {
 	HasDevice    bool
 	DeviceToken  string
 	DeviceLocale string
-	// State is the delivery's state ("" before the first attempt) and Attempts the sends
-	// made so far.
-	State    string
+	// State is the delivery's state before the claim ("" before the first attempt).
+	State string
+	// Claimed says this run may send: the delivery was pending (or new), the device
+	// present and the alert not stale; Attempts then counts the sends so far, this one
+	// included.
+	Claimed  bool
 	Attempts int
 }
 
 // DeliveryStore keeps the delivery records.
 type DeliveryStore interface {
-	// LoadDelivery loads what a delivery of the notification to the device needs; a
+	// ClaimDelivery loads what a delivery of the notification to the device needs and,
+	// when the delivery is pending (or new), the device present and the notification
+	// not stale at now, counts one more attempt, all in one statement; the row lock it
+	// takes makes two claims of one delivery count two attempts, never lose one. A
 	// device that is not the notification user's counts as absent. Not found when the
 	// notification does not exist.
-	LoadDelivery(ctx context.Context, notificationID uuid.UUID, deviceID string) (*Outgoing, error)
-	// ClaimDelivery counts one more attempt of a pending (or new) delivery and returns
-	// the attempts so far; ok is false when the delivery is already finished.
-	ClaimDelivery(ctx context.Context, notificationID uuid.UUID, deviceID, provider string) (attempts int, ok bool, err error)
+	ClaimDelivery(ctx context.Context, notificationID uuid.UUID, deviceID, provider string, now time.Time) (*Outgoing, error)
 	// RecordDelivery writes the state of a delivery that is still pending (or new).
 	RecordDelivery(ctx context.Context, r DeliveryRecord) error
 }
@@ -120,15 +123,16 @@ const (
 // retryable failure returns *RetryLater with exponential backoff and jitter, never
 // sooner than the provider's Retry-After, until MaxAttempts sends have failed.
 func (s *Service) Deliver(ctx context.Context, notificationID uuid.UUID, deviceID string) error {
-	out, err := s.store.LoadDelivery(ctx, notificationID, deviceID)
+	rec := DeliveryRecord{NotificationID: notificationID, DeviceID: deviceID, Provider: s.sender.Name()}
+	now := s.now()
+	out, err := s.store.ClaimDelivery(ctx, notificationID, deviceID, rec.Provider, now)
 	if err != nil {
 		return err
 	}
 	if out.State != "" && out.State != DeliveryPending {
 		return nil
 	}
-	rec := DeliveryRecord{NotificationID: notificationID, DeviceID: deviceID, Provider: s.sender.Name()}
-	now, staleAt := s.now(), out.Notification.StaleAt
+	staleAt := out.Notification.StaleAt
 	switch {
 	case !out.HasDevice:
 		rec.State, rec.LastError = DeliveryFailed, "the device was removed or passed to another user"
@@ -136,11 +140,10 @@ func (s *Service) Deliver(ctx context.Context, notificationID uuid.UUID, deviceI
 	case !staleAt.IsZero() && !now.Before(staleAt):
 		rec.State, rec.LastError = DeliveryStale, "not sent: stale since "+staleAt.UTC().Format(time.RFC3339)
 		return s.store.RecordDelivery(ctx, rec)
+	case !out.Claimed:
+		return nil // finished by another run of the same job meanwhile
 	}
-	attempts, ok, err := s.store.ClaimDelivery(ctx, notificationID, deviceID, rec.Provider)
-	if err != nil || !ok {
-		return err
-	}
+	attempts := out.Attempts
 	providerID, sendErr := s.sender.Send(ctx, toPush(out, now))
 	if sendErr == nil {
 		sent := s.now()

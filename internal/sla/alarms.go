@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -210,11 +211,19 @@ func targetLabel(code string) (en, zh string) {
 	return code, code
 }
 
+// locations caches time.LoadLocation, which reads and parses the zone file on every
+// call (a few per cent of an alarm's CPU when thousands fire a second).
+var locations sync.Map
+
 // localTime shows t on the project's wall clock.
 func localTime(t time.Time, tz string) string {
+	if loc, ok := locations.Load(tz); ok {
+		return t.In(loc.(*time.Location)).Format("2006-01-02 15:04")
+	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		loc = time.UTC
 	}
+	locations.Store(tz, loc)
 	return t.In(loc).Format("2006-01-02 15:04")
 }

@@ -108,7 +108,7 @@ func (f *slaFixture) instanceSized(t *testing.T, db *postgres.DB, concurrency in
 	alarms := &queue.SLAAlarmWorker{}
 	river.AddWorker(w, alarms)
 	poll := time.Duration(benchEnv("FIELDOPS_BENCH_SLA_POLL_MS", 200)) * time.Millisecond
-	q, err := queue.New(db, w, nil, queue.Options{Workers: true, Concurrency: concurrency, PollInterval: poll, Logger: quietLog})
+	q, err := queue.New(db, w, nil, queue.Options{Workers: true, Concurrency: concurrency, AlarmWorkers: concurrency, PollInterval: poll, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,8 @@ func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[jobs.CleanupExpir
 	if err != nil {
 		return err
 	}
-	w.Logger.Info("expired rows removed", "refresh_tokens", r.RefreshTokens, "idempotency_keys", r.IdempotencyKeys, "rate_counters", r.RateCounters)
+	w.Logger.Info("expired rows removed", "refresh_tokens", r.RefreshTokens, "idempotency_keys", r.IdempotencyKeys, "rate_counters", r.RateCounters,
+		"sync_changes", r.SyncChanges, "sync_ops", r.SyncOps)
 	return nil
 }
 

@@ -18,15 +18,46 @@ import (
 	"github.com/fieldops/fieldops/storage/postgres"
 )
 
+// Queues: alarms and pushes each have their own, with their own workers, so an SLA
+// alarm never waits behind a burst of pushes or a photo's derivatives, and a burst of
+// pushes never waits behind photos.
+const (
+	QueueAlarms = "sla_alarm"
+	QueuePush   = "push"
+)
+
+// queueOf routes a job kind to its queue; kinds not named here use River's default.
+var queueOf = map[string]string{
+	"sla_alarm":     QueueAlarms,
+	"push_delivery": QueuePush,
+}
+
 // Options configure the client.
 type Options struct {
 	// Workers switches job processing on for this instance; off, it only inserts.
-	Workers     bool
+	Workers bool
+	// Concurrency bounds the default queue's jobs at once (photos, clean-ups).
 	Concurrency int
+	// AlarmWorkers and PushWorkers bound those queues' jobs at once (zero: 100). They
+	// may exceed the database pool: a job then waits for a connection, not for a fetch.
+	AlarmWorkers int
+	PushWorkers  int
 	// PollInterval bounds how late a due job starts (no LISTEN over database/sql).
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
+
+// Fetch cadence. Without LISTEN a producer fetches on its poll and, while its last
+// fetch came back full, again as slots free up, at most once per cooldown; a fetch
+// takes only the slots free at that moment. A queue so runs at most about
+// MaxWorkers ÷ (job time + cooldown) jobs a second: 20 workers and a 20 ms cooldown
+// capped short jobs at a few hundred a second however idle the database was. A 2 ms
+// cooldown costs one small indexed query per fetch while busy and nothing while idle.
+const (
+	defaultPollInterval = 100 * time.Millisecond
+	fetchCooldown       = 2 * time.Millisecond
+	defaultQueueWorkers = 100
+)
 
 // Queue inserts and (optionally) works jobs.
 type Queue struct {
@@ -36,19 +67,29 @@ type Queue struct {
 
 // New builds the client; register workers on w before calling it.
 func New(db *postgres.DB, w *river.Workers, periodic []*river.PeriodicJob, opts Options) (*Queue, error) {
+	poll := opts.PollInterval
+	if poll <= 0 {
+		poll = defaultPollInterval
+	}
 	cfg := &river.Config{
 		Logger:            opts.Logger,
-		FetchPollInterval: opts.PollInterval,
-		FetchCooldown:     opts.PollInterval / 10,
+		FetchPollInterval: poll,
+		FetchCooldown:     min(fetchCooldown, poll),
 		PollOnly:          true,
 		JobTimeout:        5 * time.Minute,
 	}
-	if cfg.FetchPollInterval <= 0 {
-		cfg.FetchPollInterval = 200 * time.Millisecond
-		cfg.FetchCooldown = 20 * time.Millisecond
-	}
 	if opts.Workers {
-		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, opts.Concurrency)}}
+		sized := func(n int) river.QueueConfig {
+			if n <= 0 {
+				n = defaultQueueWorkers
+			}
+			return river.QueueConfig{MaxWorkers: n}
+		}
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: max(1, opts.Concurrency)},
+			QueueAlarms:        sized(opts.AlarmWorkers),
+			QueuePush:          sized(opts.PushWorkers),
+		}
 		cfg.Workers = w
 		cfg.PeriodicJobs = periodic
 	}
@@ -59,6 +100,20 @@ func New(db *postgres.DB, w *river.Workers, periodic []*river.PeriodicJob, opts 
 	return &Queue{client: client, working: opts.Workers}, nil
 }
 
+// routed sets the queue of args' kind on opts unless the caller chose one.
+func routed(args jobs.Args, opts *river.InsertOpts) *river.InsertOpts {
+	name, ok := queueOf[args.Kind()]
+	if !ok || (opts != nil && opts.Queue != "") {
+		return opts
+	}
+	if opts == nil {
+		return &river.InsertOpts{Queue: name}
+	}
+	o := *opts
+	o.Queue = name
+	return &o
+}
+
 // Enqueue inserts a job inside the transaction carried by ctx, so it commits or rolls
 // back with the change that caused it; without a transaction it is inserted alone.
 func (q *Queue) Enqueue(ctx context.Context, args jobs.Args) error {
@@ -67,6 +122,7 @@ func (q *Queue) Enqueue(ctx context.Context, args jobs.Args) error {
 
 // EnqueueOpts is Enqueue with River's options (schedule, uniqueness, priority).
 func (q *Queue) EnqueueOpts(ctx context.Context, args jobs.Args, opts *river.InsertOpts) error {
+	opts = routed(args, opts)
 	var err error
 	if tx, ok := postgres.SQLTx(ctx); ok {
 		_, err = q.client.InsertTx(ctx, tx, args, opts)
@@ -83,10 +139,11 @@ func (q *Queue) Schedule(ctx context.Context, js ...jobs.Scheduled) error {
 	}
 	params := make([]river.InsertManyParams, len(js))
 	for i, j := range js {
-		params[i] = river.InsertManyParams{Args: j.Args}
+		var opts *river.InsertOpts
 		if !j.At.IsZero() {
-			params[i].InsertOpts = &river.InsertOpts{ScheduledAt: j.At}
+			opts = &river.InsertOpts{ScheduledAt: j.At}
 		}
+		params[i] = river.InsertManyParams{Args: j.Args, InsertOpts: routed(j.Args, opts)}
 	}
 	var err error
 	if tx, ok := postgres.SQLTx(ctx); ok {

@@ -75,6 +75,9 @@ func TestCleanupJobRemovesExpiredRows(t *testing.T) {
 		uuid.New(), uuid.New(), user, uuid.New(), uuid.New(), user)
 	mustExec(`INSERT INTO idempotency_keys (user_id, key, method, path, request_hash, expires_at) VALUES (?, 'old', 'POST', '/x', '\x00', now() - interval '1 hour'), (?, 'new', 'POST', '/x', '\x00', now() + interval '30 days')`, user, user)
 	mustExec(`INSERT INTO rate_counters (key, window_start, count, expires_at) VALUES ('a', now() - interval '1 hour', 3, now() - interval '1 minute')`)
+	mustExec(`INSERT INTO sync_ops (device_id, op_id, user_id, record_type, record_id, status, received_at) VALUES
+		('d', ?, ?, 'defect', ?, 'applied', now() - interval '31 days'), ('d', ?, ?, 'defect', ?, 'applied', now() - interval '1 day')`,
+		uuid.New(), user, uuid.New(), uuid.New(), user, uuid.New())
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &queue.CleanupWorker{DB: db, Logger: quiet})
@@ -101,11 +104,12 @@ func TestCleanupJobRemovesExpiredRows(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("clean-up job did not run")
 	}
-	var tokens, keys, counters int64
+	var tokens, keys, counters, ops int64
 	g.Raw(`SELECT count(*) FROM refresh_tokens`).Scan(&tokens)
 	g.Raw(`SELECT count(*) FROM idempotency_keys`).Scan(&keys)
 	g.Raw(`SELECT count(*) FROM rate_counters`).Scan(&counters)
-	if tokens != 1 || keys != 1 || counters != 0 {
-		t.Fatalf("after clean-up: %d tokens, %d keys, %d counters; want 1, 1, 0", tokens, keys, counters)
+	g.Raw(`SELECT count(*) FROM sync_ops`).Scan(&ops) // kept 30 days, the sync retention's default
+	if tokens != 1 || keys != 1 || counters != 0 || ops != 1 {
+		t.Fatalf("after clean-up: %d tokens, %d keys, %d counters, %d push results; want 1, 1, 0, 1", tokens, keys, counters, ops)
 	}
 }

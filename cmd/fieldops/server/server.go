@@ -21,6 +21,7 @@ import (
 	"github.com/fieldops/fieldops/internal/defect"
 	"github.com/fieldops/fieldops/internal/inspection"
 	"github.com/fieldops/fieldops/internal/notify"
+	"github.com/fieldops/fieldops/internal/offline"
 	"github.com/fieldops/fieldops/internal/org"
 	"github.com/fieldops/fieldops/internal/report"
 	"github.com/fieldops/fieldops/internal/signoff"
@@ -58,6 +59,9 @@ type Server struct {
 	WorkOrders *workorder.Service
 
 	SLA *sla.Service
+
+	SyncPush *offline.PushService
+	SyncPull *offline.PullService
 }
 
 // New assembles the service. It does not need the database to be up: readiness and
@@ -95,7 +99,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	slaAlarms := &queue.SLAAlarmWorker{}
 	river.AddWorker(workers, slaAlarms)
 	s.Queue, err = queue.New(db, workers, []*river.PeriodicJob{queue.CleanupEvery(time.Hour), queue.ExpirePendingEvery(time.Hour)}, queue.Options{
-		Workers: cfg.Workers, Concurrency: cfg.WorkerConcurrency, Logger: log,
+		Workers: cfg.Workers, Concurrency: cfg.WorkerConcurrency, AlarmWorkers: cfg.SLAAlarmWorkers, PushWorkers: cfg.PushWorkers, Logger: log,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -130,12 +134,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// Every work order change reaches the SLA clocks in its own transaction.
 	s.WorkOrders = workorder.NewService(postgres.NewWorkOrderStore(db), db, s.Notify, s.SLA, nil)
 
+	s.SyncPush = offline.NewPushService(postgres.NewPushStore(db), db,
+		offline.Writers(offline.Services{Defects: s.Defects, Inspections: s.Inspections, WorkOrders: s.WorkOrders, Photos: s.Photos}),
+		offline.Limits{MaxChanges: cfg.SyncMaxChanges, MaxBytes: cfg.SyncMaxBytes}, nil)
+	// The clean-up job removes change-log rows older than the retention; older cursors reset.
+	db.SetSyncRetention(cfg.SyncRetention)
+	s.SyncPull = offline.NewPullService(postgres.NewPullStore(db))
+
 	metrics := api.NewMetrics(db.SQL())
 	s.App = api.New(api.Deps{
 		Config: cfg, Logger: log, Metrics: metrics,
 		Auth: s.Auth, Org: s.Org, Photos: s.Photos, Inspections: s.Inspections, Defects: s.Defects,
 		Signoffs: s.Signoffs, Reports: s.Reports, WorkOrders: s.WorkOrders, SLA: s.SLA,
-		Notify:      s.Notify,
+		Notify: s.Notify, SyncPush: s.SyncPush, SyncPull: s.SyncPull,
 		Idempotency: postgres.NewIdempotencyStore(db), Tx: db,
 		Ready:      []api.Check{{Name: "database", Fn: db.Ping}, {Name: "blob_store", Fn: s.Blob.Ready}},
 		LocalBlobs: localBlobs(s.Blob),

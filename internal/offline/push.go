@@ -1,0 +1,460 @@
+package offline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/authz"
+)
+
+// Op is what a pushed change does to its record.
+type Op string
+
+// The operations a phone may push.
+const (
+	OpCreate  Op = "create"
+	OpUpdate  Op = "update"
+	OpDelete  Op = "delete"
+	OpCommand Op = "command"
+)
+
+// Status is the outcome of one pushed change.
+type Status string
+
+// The outcomes.
+const (
+	StatusApplied   Status = "applied"
+	StatusDuplicate Status = "duplicate"
+	StatusConflict  Status = "conflict"
+	StatusRejected  Status = "rejected"
+)
+
+// MaxSkew is how far a device's clock may be from the server's before a result says so.
+const MaxSkew = 5 * time.Minute
+
+// Change is one change an app made offline.
+type Change struct {
+	OpID        uuid.UUID
+	Type        string
+	ID          uuid.UUID
+	Op          Op
+	BaseVersion int
+	Fields      map[string]json.RawMessage
+	Command     json.RawMessage
+	DeviceTime  *time.Time
+}
+
+// PushRequest is one batch from one device, applied in order.
+type PushRequest struct {
+	DeviceID string
+	Changes  []Change
+}
+
+// Problem is the RFC 9457 shape of a rejected change, kept with the result so a resend
+// answers with the same words.
+type Problem struct {
+	Type   string              `json:"type"`
+	Title  string              `json:"title"`
+	Status int                 `json:"status"`
+	Detail string              `json:"detail,omitempty"`
+	Errors []apperr.FieldError `json:"errors,omitempty"`
+}
+
+// ProblemBase prefixes problem types, as the API's do.
+const ProblemBase = "https://fieldops.dev/problems/"
+
+// Result answers one change.
+type Result struct {
+	OpID      uuid.UUID       `json:"op_id"`
+	Status    Status          `json:"status"`
+	Version   *int            `json:"version,omitempty"`
+	Record    json.RawMessage `json:"record,omitempty"`
+	Conflicts []string        `json:"conflicts,omitempty"`
+	Problem   *Problem        `json:"problem,omitempty"`
+	// ClockSkewSeconds is set when the device's clock was more than MaxSkew off the
+	// server's (positive: the device runs ahead). The server's time is the one used.
+	ClockSkewSeconds *int64 `json:"clock_skew_seconds,omitempty"`
+}
+
+// PushResult answers a batch, one result per change in the order sent.
+type PushResult struct {
+	Results []Result `json:"results"`
+}
+
+// OpRow is the log entry of one change.
+type OpRow struct {
+	OpID       uuid.UUID
+	RecordType string
+	RecordID   uuid.UUID
+	DeviceTime *time.Time
+	ReceivedAt time.Time
+}
+
+// RowState is what the merge needs of a stored record, read under a row lock: its
+// columns as JSON, its version, the version that last changed each column, its author.
+type RowState struct {
+	Columns       map[string]json.RawMessage
+	Version       int
+	FieldVersions map[string]int
+	AuthorID      uuid.UUID
+	Deleted       bool
+}
+
+// Store is the storage the push needs.
+type Store interface {
+	// ClaimOps logs a batch's operations as pending and returns the stored results of
+	// those logged before (waiting for a push of the same operations still running).
+	ClaimOps(ctx context.Context, deviceID string, userID uuid.UUID, ops []OpRow) (stored map[uuid.UUID]*Result, err error)
+	// SaveResults records the outcomes of claimed operations.
+	SaveResults(ctx context.Context, deviceID string, results []*Result) error
+	// LockRows locks the rows of ids that exist, in id order.
+	LockRows(ctx context.Context, table string, ids []uuid.UUID) error
+	// LockRow reads a record's row FOR UPDATE; nil when absent.
+	LockRow(ctx context.Context, table, authorColumn string, id uuid.UUID) (*RowState, error)
+	// Record reads a record as the pull sends it.
+	Record(ctx context.Context, rt *RecordType, id uuid.UUID) (json.RawMessage, error)
+}
+
+// Tx runs fn in one transaction; nested calls run in savepoints.
+type Tx interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Limits bound one push.
+type Limits struct {
+	MaxChanges int
+	MaxBytes   int
+}
+
+// PushService applies the changes phones made offline through the same domain
+// services as the API, so permissions and rules are the same.
+type PushService struct {
+	store   Store
+	tx      Tx
+	writers map[string]*Writer
+	limits  Limits
+	now     func() time.Time
+}
+
+// NewPushService builds the push side; writers name each record type phones may write.
+func NewPushService(store Store, tx Tx, writers []*Writer, limits Limits, now func() time.Time) *PushService {
+	if now == nil {
+		now = time.Now
+	}
+	m := make(map[string]*Writer, len(writers))
+	for _, w := range writers {
+		if _, ok := Lookup(w.Type); !ok {
+			panic("offline: writer for a type not in the registry: " + w.Type)
+		}
+		m[w.Type] = w
+	}
+	return &PushService{store: store, tx: tx, writers: m, limits: limits, now: now}
+}
+
+// Limits reports the push limits (the API checks the body size before parsing).
+func (s *PushService) Limits() Limits { return s.limits }
+
+// Push applies a batch in order, each change in its own savepoint: a change that fails
+// rolls back alone and the batch goes on. Results are logged in the same transaction
+// as the changes, so a change is applied exactly when its result is kept.
+func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, error) {
+	p, err := authz.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRequest(req); err != nil {
+		return nil, err
+	}
+	out := &PushResult{Results: make([]Result, 0, len(req.Changes))}
+	err = s.tx.InTx(ctx, func(ctx context.Context) error {
+		now := s.now().UTC()
+		ops := make([]OpRow, len(req.Changes))
+		for i, c := range req.Changes {
+			ops[i] = OpRow{OpID: c.OpID, RecordType: c.Type, RecordID: c.ID, DeviceTime: c.DeviceTime, ReceivedAt: now}
+		}
+		stored, err := s.store.ClaimOps(ctx, req.DeviceID, p.UserID, ops)
+		if err != nil {
+			return err
+		}
+		if err := s.lockTargets(ctx, req.Changes); err != nil {
+			return err
+		}
+		failed := map[uuid.UUID]uuid.UUID{} // record id → op id of the rejected change
+		fresh := make([]*Result, 0, len(req.Changes))
+		for i := range req.Changes {
+			c := &req.Changes[i]
+			if prev, ok := stored[c.OpID]; ok {
+				out.Results = append(out.Results, s.resent(prev, c, failed))
+				continue
+			}
+			r, err := s.pushOne(ctx, c, now, failed)
+			if err != nil {
+				return err
+			}
+			fresh = append(fresh, r)
+			out.Results = append(out.Results, *r)
+		}
+		return s.store.SaveResults(ctx, req.DeviceID, fresh)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lockTargets locks every record the batch changes, table by table in registry order
+// and by id within a table, before any change runs: two phones pushing overlapping
+// records in different orders then wait for each other instead of deadlocking.
+func (s *PushService) lockTargets(ctx context.Context, changes []Change) error {
+	byType := map[string][]uuid.UUID{}
+	for _, c := range changes {
+		if _, ok := s.writers[c.Type]; ok {
+			byType[c.Type] = append(byType[c.Type], c.ID)
+		}
+	}
+	for _, rt := range Registry {
+		ids := byType[rt.Name]
+		if len(ids) == 0 {
+			continue
+		}
+		slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
+		if err := s.store.LockRows(ctx, rt.Table, slices.Compact(ids)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resent answers an operation applied before with its first result.
+func (s *PushService) resent(prev *Result, c *Change, failed map[uuid.UUID]uuid.UUID) Result {
+	dup := *prev
+	switch dup.Status {
+	case StatusApplied:
+		dup.Status = StatusDuplicate
+	case StatusRejected:
+		failed[c.ID] = c.OpID
+	}
+	return dup
+}
+
+func (s *PushService) checkRequest(req PushRequest) error {
+	if len(req.Changes) > s.limits.MaxChanges {
+		return apperr.TooLarge(fmt.Sprintf("a push holds at most %d changes", s.limits.MaxChanges))
+	}
+	var fields []apperr.FieldError
+	if l := len(req.DeviceID); l == 0 || l > 200 {
+		fields = append(fields, apperr.FieldError{Field: "device_id", Rule: "required", Message: "is required (at most 200 characters)"})
+	}
+	seen := make(map[uuid.UUID]bool, len(req.Changes))
+	for i, c := range req.Changes {
+		at := fmt.Sprintf("changes[%d]", i)
+		if seen[c.OpID] {
+			fields = append(fields, apperr.FieldError{Field: at + ".op_id", Rule: "unique", Message: "appears twice in the batch"})
+		}
+		seen[c.OpID] = true
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid("the push is not valid", fields...)
+	}
+	return nil
+}
+
+// pushOne applies one claimed change and flags the device's clock when it is off.
+func (s *PushService) pushOne(ctx context.Context, c *Change, now time.Time, failed map[uuid.UUID]uuid.UUID) (*Result, error) {
+	r, err := s.apply(ctx, c, failed)
+	if err != nil {
+		return nil, err
+	}
+	r.OpID = c.OpID
+	if c.DeviceTime != nil {
+		if skew := c.DeviceTime.Sub(now); skew > MaxSkew || skew < -MaxSkew {
+			secs := int64(skew / time.Second)
+			r.ClockSkewSeconds = &secs
+		}
+	}
+	if r.Status == StatusRejected {
+		failed[c.ID] = c.OpID
+	}
+	return r, nil
+}
+
+// apply runs a change in a savepoint and turns its error into a result. A transient
+// fault (the database gone, a deadlock) is no answer about the change: it fails the whole
+// push, nothing of it is kept, and the app sends the batch again.
+func (s *PushService) apply(ctx context.Context, c *Change, failed map[uuid.UUID]uuid.UUID) (*Result, error) {
+	w, ok := s.writers[c.Type]
+	if !ok {
+		return rejected(apperr.Invalid("unknown record type", apperr.FieldError{Field: "type", Rule: "oneof", Message: "is not a record type phones may write"})), nil
+	}
+	if dep, ok := dependsOnFailed(c, failed); ok {
+		return rejected(apperr.Conflict("depends-on-rejected",
+			fmt.Sprintf("depends on change %s of this push, which was rejected", dep), nil)), nil
+	}
+	var r *Result
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		r, err = s.merge(ctx, w, c)
+		if err == nil && r.Status != StatusApplied {
+			// A conflict found while merging leaves nothing written.
+			return errConflictRollback
+		}
+		return err
+	})
+	if err == nil || errors.Is(err, errConflictRollback) {
+		return r, nil
+	}
+	if transient(err) {
+		return nil, err
+	}
+	if e, ok := apperr.As(err); !ok || e.Kind == apperr.KindInternal {
+		// A fault the change's data runs into every time: answering it keeps the phone
+		// from pushing the same batch forever. The cause is not shown.
+		return rejected(apperr.Internal("apply change: %w", err)), nil
+	}
+	return s.failure(ctx, c, err), nil
+}
+
+// transient reports a fault that a later push may not meet: the database unreachable,
+// the request out of time, or a transaction rolled back by PostgreSQL (SQLSTATE class 40:
+// deadlock, serialization failure).
+func transient(err error) bool {
+	if e, ok := apperr.As(err); ok && e.Kind == apperr.KindUnavailable {
+		return true
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		strings.Contains(err.Error(), "(SQLSTATE 40")
+}
+
+var errConflictRollback = errors.New("conflict: roll the change back")
+
+// failure maps a domain error: a clash with the record's state is a conflict carrying
+// the record; everything else the client can fix is a rejection with its problem.
+func (s *PushService) failure(ctx context.Context, c *Change, err error) *Result {
+	e, _ := apperr.As(err)
+	// Current is set only when the caller may see the record.
+	if e.Kind == apperr.KindConflict && e.Code != "id-exists" && e.Current != nil {
+		rt, _ := Lookup(c.Type)
+		if rec, rErr := s.store.Record(ctx, rt, c.ID); rErr == nil {
+			res := &Result{Status: StatusConflict, Record: rec, Problem: problemOf(e), Conflicts: conflictFields(c)}
+			if v, ok := versionOf(rec); ok {
+				res.Version = &v
+			}
+			return res
+		}
+	}
+	return rejected(e)
+}
+
+// conflictFields names what a change that clashed with the record's state touched.
+func conflictFields(c *Change) []string {
+	if c.Op == OpCommand {
+		return []string{"status"}
+	}
+	names := make([]string, 0, len(c.Fields))
+	for k := range c.Fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// dependsOnFailed finds an earlier rejected change this one builds on: the same record,
+// or a reference in its fields or command to a record whose change was rejected.
+func dependsOnFailed(c *Change, failed map[uuid.UUID]uuid.UUID) (uuid.UUID, bool) {
+	if len(failed) == 0 {
+		return uuid.Nil, false
+	}
+	if op, ok := failed[c.ID]; ok {
+		return op, true
+	}
+	for _, raw := range c.Fields {
+		if op, ok := referencesFailed(raw, failed); ok {
+			return op, true
+		}
+	}
+	return referencesFailed(c.Command, failed)
+}
+
+func referencesFailed(raw json.RawMessage, failed map[uuid.UUID]uuid.UUID) (uuid.UUID, bool) {
+	if len(raw) == 0 {
+		return uuid.Nil, false
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return uuid.Nil, false
+	}
+	var found uuid.UUID
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch t := v.(type) {
+		case string:
+			if id, err := uuid.Parse(t); err == nil {
+				if op, ok := failed[id]; ok {
+					found = op
+					return true
+				}
+			}
+		case []any:
+			for _, x := range t {
+				if walk(x) {
+					return true
+				}
+			}
+		case map[string]any:
+			for _, x := range t {
+				if walk(x) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return found, walk(v)
+}
+
+func rejected(e *apperr.Error) *Result {
+	return &Result{Status: StatusRejected, Problem: problemOf(e)}
+}
+
+var kindStatus = map[apperr.Kind]int{
+	apperr.KindInternal:         http.StatusInternalServerError,
+	apperr.KindBadRequest:       http.StatusBadRequest,
+	apperr.KindUnauthenticated:  http.StatusUnauthorized,
+	apperr.KindForbidden:        http.StatusForbidden,
+	apperr.KindNotFound:         http.StatusNotFound,
+	apperr.KindConflict:         http.StatusConflict,
+	apperr.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+	apperr.KindInvalid:          http.StatusUnprocessableEntity,
+	apperr.KindRateLimited:      http.StatusTooManyRequests,
+	apperr.KindUnavailable:      http.StatusServiceUnavailable,
+}
+
+func problemOf(e *apperr.Error) *Problem {
+	status := kindStatus[e.Kind]
+	detail := e.Detail
+	if e.Kind == apperr.KindInternal {
+		// Storage faults roll the whole push back; this is a fault of one change's data.
+		detail = "the change could not be applied"
+	}
+	return &Problem{Type: ProblemBase + e.Code, Title: http.StatusText(status), Status: status, Detail: detail, Errors: e.Fields}
+}
+
+func versionOf(rec json.RawMessage) (int, bool) {
+	var v struct {
+		Version *int `json:"version"`
+	}
+	if json.Unmarshal(rec, &v) != nil || v.Version == nil {
+		return 0, false
+	}
+	return *v.Version, true
+}

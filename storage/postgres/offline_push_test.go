@@ -1,0 +1,89 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/internal/offline"
+	"github.com/fieldops/fieldops/storage/postgres"
+	"github.com/fieldops/fieldops/storage/postgres/pgtest"
+)
+
+// TestPushStore: the trigger stamps each changed column (and each changed answer key)
+// with the new version, a version-less update stamps nothing, and the operation log
+// answers a second claim with the stored result.
+func TestPushStore(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	demo, err := db.SeedDemo(ctx, "not-a-real-hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := db.Gorm(ctx)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if err := g.Exec(q, args...).Error; err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	var amb uuid.UUID
+	if err := g.Raw(`SELECT id FROM users WHERE username = 'ambassador'`).Row().Scan(&amb); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	exec(`INSERT INTO inspections (id, project_id, building_id, unit_id, kind, inspector_id, answers)
+		SELECT ?, u.project_id, u.building_id, u.id, 'joint_walkthrough', ?, '{"a": {"result": "pass"}, "b": {"result": "pass"}}'
+		FROM units u WHERE u.project_id = ? LIMIT 1`, id, amb, demo.ProjectID)
+	exec(`UPDATE inspections SET notes = 'late', version = 2 WHERE id = ?`, id)
+	exec(`UPDATE inspections SET answers = answers || '{"b": {"result": "fail"}, "c": {"result": "na"}}', version = 3 WHERE id = ?`, id)
+	exec(`UPDATE inspections SET updated_at = now() WHERE id = ?`, id)
+
+	store := postgres.NewPushStore(db)
+	var st *offline.RowState
+	err = db.InTx(ctx, func(ctx context.Context) error {
+		st, err = store.LockRow(ctx, "inspections", "inspector_id", id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"notes": 2, "answers.b": 3, "answers.c": 3}
+	if len(st.FieldVersions) != len(want) {
+		t.Fatalf("field versions %v, want %v", st.FieldVersions, want)
+	}
+	for k, v := range want {
+		if st.FieldVersions[k] != v {
+			t.Fatalf("field versions %v, want %v", st.FieldVersions, want)
+		}
+	}
+	if st.Version != 3 || st.AuthorID != amb || st.Deleted {
+		t.Fatalf("row state %+v", st)
+	}
+	if _, err := store.LockRow(ctx, "users", "id", id); err == nil {
+		t.Fatal("a table outside the push must be refused")
+	}
+
+	op := offline.OpRow{OpID: uuid.New(), RecordType: "inspection", RecordID: id, ReceivedAt: time.Now()}
+	stored, err := store.ClaimOps(ctx, "phone", amb, []offline.OpRow{op})
+	if err != nil || len(stored) != 0 {
+		t.Fatalf("first claim: %v %v", stored, err)
+	}
+	v := 3
+	if err := store.SaveResults(ctx, "phone", []*offline.Result{{OpID: op.OpID, Status: offline.StatusApplied, Version: &v, Record: json.RawMessage(`{"id":"x"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	other := offline.OpRow{OpID: uuid.New(), RecordType: "inspection", RecordID: id, ReceivedAt: time.Now()}
+	stored, err = store.ClaimOps(ctx, "phone", amb, []offline.OpRow{op, other})
+	if err != nil || len(stored) != 1 || stored[op.OpID].Status != offline.StatusApplied || *stored[op.OpID].Version != 3 {
+		t.Fatalf("second claim: %+v %v", stored, err)
+	}
+	// The same op id from another account on the same device id says nothing of the first.
+	stored, err = store.ClaimOps(ctx, "phone", demo.OrganizationID, []offline.OpRow{op})
+	if err != nil || stored[op.OpID].Status != offline.StatusRejected || stored[op.OpID].Record != nil {
+		t.Fatalf("other user: %+v %v", stored, err)
+	}
+}
