@@ -147,6 +147,8 @@ CREATE TABLE sla_clocks (
   UNIQUE (work_order_id, target)
 );
 CREATE INDEX sla_clocks_running_idx ON sla_clocks (project_id, deadline) WHERE state IN ('running', 'breached');
+-- A breach job takes every running clock already due (LockDueClocks): by deadline.
+CREATE INDEX sla_clocks_due_idx ON sla_clocks (deadline) WHERE state = 'running';
 
 -- Every SLA event, for reports: started, paused, resumed, warned, met, breached,
 -- escalated, cancelled.

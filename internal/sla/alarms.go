@@ -48,7 +48,7 @@ func (s *Service) Fire(ctx context.Context, job AlarmJob) error {
 			if c.State != StateRunning {
 				return nil
 			}
-			return s.breach(ctx, c, wo, now)
+			return s.breachDue(ctx, c, wo, now)
 		case AlarmEscalate:
 			if c.State != StateBreached || c.Level != job.Level-1 || job.Level < 2 {
 				return nil
@@ -73,6 +73,53 @@ func (s *Service) warn(ctx context.Context, c *TargetClock, wo *WorkOrderRef, no
 	return s.notify(ctx, to, c, wo, "sla_warning", *c.Deadline, 0,
 		"SLA warning: "+en, fmt.Sprintf("“%s” is due at %s.", wo.Title, due),
 		"SLA 预警："+zh, fmt.Sprintf("工单“%s”将于 %s 到期。", wo.Title, due))
+}
+
+// breachBatch is how many due clocks one breach job breaches at most.
+const breachBatch = 200
+
+// breachDue breaches c and, in the same transaction, every other running clock already
+// past its deadline that no one else holds (up to breachBatch): when thousands of
+// deadlines fall in the same minute, one job does a few hundred breaches with one insert
+// of their escalation jobs and one of their notifications, and the other jobs of the
+// burst find their clock breached and end after one query. Each clock still breaches
+// once: it is locked, and only a running clock is breached.
+func (s *Service) breachDue(ctx context.Context, c *TargetClock, wo *WorkOrderRef, now time.Time) error {
+	due := []DueClock{{Clock: c, WorkOrder: wo}}
+	more, err := s.store.LockDueClocks(ctx, now, c.ID, breachBatch-1)
+	if err != nil {
+		return err
+	}
+	for _, d := range more {
+		if !d.WorkOrder.Deleted && d.WorkOrder.Status != "cancelled" {
+			due = append(due, d)
+		}
+	}
+	out := &deferred{}
+	bctx := context.WithValue(ctx, deferredKey{}, out)
+	for _, d := range due {
+		if err := s.breach(bctx, d.Clock, d.WorkOrder, now); err != nil {
+			return err
+		}
+	}
+	if err := s.jobs.Schedule(ctx, out.jobs...); err != nil {
+		return err
+	}
+	return s.notifier.Notify(ctx, out.notes...)
+}
+
+// deferred collects the jobs and notifications of a batch of alarms, written at the end
+// with one insert each.
+type deferred struct {
+	jobs  []jobs.Scheduled
+	notes []notify.Notification
+}
+
+type deferredKey struct{}
+
+func deferredOf(ctx context.Context) *deferred {
+	d, _ := ctx.Value(deferredKey{}).(*deferred)
+	return d
 }
 
 func (s *Service) breach(ctx context.Context, c *TargetClock, wo *WorkOrderRef, now time.Time) error {
@@ -142,8 +189,12 @@ func (s *Service) scheduleEscalation(ctx context.Context, c *TargetClock, next i
 	if at == nil || next > s.opts.MaxLevel {
 		return c.Deadline.Add(staleAfterBreach), nil
 	}
-	err := s.jobs.Schedule(ctx, jobs.Scheduled{Args: AlarmJob{ClockID: c.ID, Alarm: AlarmEscalate, Generation: c.Generation, Level: next}, At: *at})
-	return *at, err
+	job := jobs.Scheduled{Args: AlarmJob{ClockID: c.ID, Alarm: AlarmEscalate, Generation: c.Generation, Level: next}, At: *at}
+	if d := deferredOf(ctx); d != nil {
+		d.jobs = append(d.jobs, job)
+		return *at, nil
+	}
+	return *at, s.jobs.Schedule(ctx, job)
 }
 
 // owner is who hears first: the work order's owner, its supervisors while it has none.
@@ -190,6 +241,10 @@ func (s *Service) notify(ctx context.Context, to []uuid.UUID, c *TargetClock, wo
 		ns = append(ns, notify.Notification{UserID: u, ProjectID: wo.ProjectID, Kind: kind, RecordType: "work_order", RecordID: wo.ID,
 			TitleEN: titleEN, TitleZH: titleZH, BodyEN: bodyEN, BodyZH: bodyZH, Data: data,
 			Urgent: true, StaleAt: stale, CollapseKey: "sla:" + c.ID.String() + ":" + kind})
+	}
+	if d := deferredOf(ctx); d != nil {
+		d.notes = append(d.notes, ns...)
+		return nil
 	}
 	return s.notifier.Notify(ctx, ns...)
 }

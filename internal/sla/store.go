@@ -39,6 +39,9 @@ type Store interface {
 	// LockAlarm returns one clock locked for update with its work order, in one round
 	// trip (alarms are the hot path); apperr.NotFound when the clock is absent.
 	LockAlarm(ctx context.Context, clockID uuid.UUID) (*TargetClock, *WorkOrderRef, error)
+	// LockDueClocks locks up to limit running clocks other than except whose deadline is
+	// at or before now, with their work orders, skipping rows another transaction holds.
+	LockDueClocks(ctx context.Context, now time.Time, except uuid.UUID, limit int) ([]DueClock, error)
 	InsertClocks(ctx context.Context, cs []*TargetClock) error
 	// UpdateClock writes every mutable field of c.
 	UpdateClock(ctx context.Context, c *TargetClock) error
@@ -61,3 +64,9 @@ type Tx interface {
 
 // TimeSource is the service's clock; tests set it.
 type TimeSource func() time.Time
+
+// DueClock is a running clock past its deadline, locked, with its work order.
+type DueClock struct {
+	Clock     *TargetClock
+	WorkOrder *WorkOrderRef
+}

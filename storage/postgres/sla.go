@@ -328,6 +328,32 @@ func (s *SLAStore) LockAlarm(ctx context.Context, clockID uuid.UUID) (*sla.Targe
 	return c, &w, nil
 }
 
+// LockDueClocks implements sla.Store.
+func (s *SLAStore) LockDueClocks(ctx context.Context, now time.Time, except uuid.UUID, limit int) ([]sla.DueClock, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	rows, err := s.query(ctx, `SELECT `+slaClockColumnsC+`, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone
+		FROM sla_clocks c JOIN work_orders w ON w.id = c.work_order_id JOIN projects p ON p.id = c.project_id
+		WHERE c.state = 'running' AND c.deadline <= $1 AND c.id <> $2
+		ORDER BY c.deadline LIMIT $3 FOR UPDATE OF c SKIP LOCKED`, now, pgUUID(except), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sla.DueClock
+	for rows.Next() {
+		var w sla.WorkOrderRef
+		c, err := scanSLAClock(scanPlus{rows, []any{&w.Title, &w.Status, &w.OwnerID, &w.Deleted, &w.Timezone}})
+		if err != nil {
+			return nil, Translate(err)
+		}
+		w.ID, w.ProjectID = c.WorkOrderID, c.ProjectID
+		out = append(out, sla.DueClock{Clock: c, WorkOrder: &w})
+	}
+	return out, Translate(rows.Err())
+}
+
 // scanPlus scans a row of a clock's columns followed by more.
 type scanPlus struct {
 	row  interface{ Scan(...any) error }

@@ -487,3 +487,55 @@ func TestSLADefaultsCreatedTargetAndReopen(t *testing.T) {
 		t.Fatalf("resolved target after the reopen: %s, generation %d", state, gen)
 	}
 }
+
+// One breach job breaches every clock already past its deadline that no one else holds:
+// a burst of deadlines costs a few jobs, not one transaction each. Each clock breaches
+// once, its owner is told once, and the other clocks' own breach jobs then do nothing.
+func TestSLABreachJobBreachesEveryDueClock(t *testing.T) {
+	f := newSLAFixture(t)
+	f.policy(t, shortTarget)
+	q, _ := f.instance(t, f.db, false)
+	svc := f.service(f.db, q, nil)
+	var wos []uuid.UUID
+	for range 5 {
+		wo := f.workOrder(t)
+		f.observe(t, svc, wo, time.Now().Add(-2*time.Minute), sla.EventReported, sla.EventCreated) // 1 min target, due a minute ago
+		wos = append(wos, wo)
+	}
+	// And one not yet due, which must stay running.
+	later := f.workOrder(t)
+	f.observe(t, svc, later, time.Now(), sla.EventReported, sla.EventCreated)
+
+	clockOf := func(wo uuid.UUID) uuid.UUID {
+		var id uuid.UUID
+		if err := f.db.SQL().QueryRow(`SELECT id FROM sla_clocks WHERE work_order_id = $1`, wo).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	if err := svc.Fire(context.Background(), sla.AlarmJob{ClockID: clockOf(wos[0]), Alarm: sla.AlarmBreach, Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, wo := range wos {
+		if n := f.events(t, wo, sla.KindBreached); n != 1 {
+			t.Errorf("work order %s: %d breaches after the first job, want 1", wo, n)
+		}
+	}
+	if n := f.events(t, later, sla.KindBreached); n != 0 {
+		t.Fatalf("a clock not yet due was breached")
+	}
+	// Their own jobs run later and change nothing.
+	for _, wo := range wos[1:] {
+		if err := svc.Fire(context.Background(), sla.AlarmJob{ClockID: clockOf(wo), Alarm: sla.AlarmBreach, Generation: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, wo := range wos {
+		if n, m := f.events(t, wo, sla.KindBreached), f.notifications(t, wo, "sla_breached"); n != 1 || m != 1 {
+			t.Errorf("work order %s: %d breaches and %d notices, want 1 and 1", wo, n, m)
+		}
+	}
+	if n := f.count(t, `SELECT count(*) FROM river_job WHERE kind = 'sla_alarm' AND args->>'alarm' = 'escalate'`); n != len(wos) {
+		t.Errorf("%d escalation jobs, want %d", n, len(wos))
+	}
+}
