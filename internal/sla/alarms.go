@@ -19,6 +19,11 @@ import (
 // further escalation step follows.
 const staleAfterBreach = 24 * time.Hour
 
+// minAlertLife is the least time a breach or escalation alert stays worth a push after
+// it is raised, even when the next step is due sooner (an alarm that ran late behind a
+// burst): the person it goes to still has to hear of the breach.
+const minAlertLife = 15 * time.Minute
+
 // Fire runs one alarm of a clock, in one transaction with the clock's row locked. It
 // does nothing when the clock has moved on since the job was scheduled (another
 // generation: paused, resumed, restarted), is no longer in the state the alarm is for
@@ -132,6 +137,7 @@ func (s *Service) breach(ctx context.Context, c *TargetClock, wo *WorkOrderRef, 
 	if err != nil {
 		return err
 	}
+	stale = latest(stale, now.Add(minAlertLife))
 	to, err := s.owner(ctx, wo)
 	if err != nil {
 		return err
@@ -154,6 +160,7 @@ func (s *Service) escalate(ctx context.Context, c *TargetClock, wo *WorkOrderRef
 	if err != nil {
 		return err
 	}
+	stale = latest(stale, now.Add(minAlertLife))
 	var to []uuid.UUID
 	if level == 2 {
 		if to, err = s.store.Members(ctx, wo.ProjectID, "supervisor"); err != nil {

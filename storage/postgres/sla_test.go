@@ -539,3 +539,25 @@ func TestSLABreachJobBreachesEveryDueClock(t *testing.T) {
 		t.Errorf("%d escalation jobs, want %d", n, len(wos))
 	}
 }
+
+// A breach raised late behind a burst, when its next escalation step is already due, is
+// still pushed: its alert stays fresh for a quarter of an hour from when it was raised.
+func TestSLALateBreachAlertIsNotStaleAtOnce(t *testing.T) {
+	f := newSLAFixture(t)
+	f.policy(t, sla.Target{Code: "contacted", From: sla.EventCreated, To: sla.EventContacted, Minutes: 1, WarnShare: 0.75, EscalateEveryMinutes: 1})
+	q, _ := f.instance(t, f.db, false)
+	svc := f.service(f.db, q, nil)
+	wo := f.workOrder(t)
+	f.observe(t, svc, wo, time.Now().Add(-10*time.Minute), sla.EventReported, sla.EventCreated) // due 9 minutes ago
+	var clock uuid.UUID
+	if err := f.db.SQL().QueryRow(`SELECT id FROM sla_clocks WHERE work_order_id = $1`, wo).Scan(&clock); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Fire(context.Background(), sla.AlarmJob{ClockID: clock, Alarm: sla.AlarmBreach, Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var fresh bool
+	if err := f.db.SQL().QueryRow(`SELECT stale_at > now() + interval '14 minutes' FROM notifications WHERE record_id = $1 AND kind = 'sla_breached'`, wo).Scan(&fresh); err != nil || !fresh {
+		t.Fatalf("the late breach's alert is stale too soon (%v)", err)
+	}
+}
