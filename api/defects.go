@@ -142,6 +142,14 @@ func (r *putRulesRequest) toInput() (defect.RulesInput, error) {
 	return defect.RulesInput{Version: *r.Version, DueHours: r.DueHours, DueBeforeHandover: *r.DueBeforeHandover}, nil
 }
 
+// putCategoryRequest is an organization's own defect category; the code is in the path.
+type putCategoryRequest struct {
+	LabelEN      string `json:"label_en"`
+	LabelZH      string `json:"label_zh"`
+	CountsAsLeak bool   `json:"counts_as_leak"`
+	Position     int    `json:"position"`
+}
+
 // itemsOf wraps a whole (unpaged) list.
 type itemsOf[T any] struct {
 	Items []T `json:"items"`
@@ -156,6 +164,18 @@ func registerDefectRoutes(authed fiber.Router, s *defect.Service) {
 			return err
 		}
 		return writeJSON(c, fiber.StatusOK, itemsOf[defect.Category]{Items: items})
+	})
+	authed.Put("/defect-categories/:code", func(c *fiber.Ctx) error {
+		var req putCategoryRequest
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+		out, err := s.PutCategory(c.UserContext(), defect.Category{Code: c.Params("code"), LabelEN: req.LabelEN, LabelZH: req.LabelZH,
+			CountsAsLeak: req.CountsAsLeak, Position: req.Position})
+		if err != nil {
+			return err
+		}
+		return writeJSON(c, fiber.StatusOK, out)
 	})
 	authed.Get("/defect-severities", func(c *fiber.Ctx) error {
 		items, err := s.Severities(c.UserContext())

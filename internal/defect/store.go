@@ -57,6 +57,8 @@ type Store interface {
 	// replace a built-in one of the same code), by position.
 	Categories(ctx context.Context, organizationID uuid.UUID) ([]Category, error)
 	CategoryExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error)
+	// PutCategory inserts or updates the organization's own category c.
+	PutCategory(ctx context.Context, organizationID uuid.UUID, c Category) error
 	Severities(ctx context.Context) ([]Severity, error)
 	GetSeverity(ctx context.Context, code string) (*Severity, error)
 

@@ -42,6 +42,17 @@ func (s *DefectStore) CategoryExists(ctx context.Context, organizationID uuid.UU
 	return ok, Translate(err)
 }
 
+// PutCategory implements defect.Store.
+func (s *DefectStore) PutCategory(ctx context.Context, organizationID uuid.UUID, c defect.Category) error {
+	_, err := s.exec(ctx, `INSERT INTO defect_categories (code, organization_id, label_en, label_zh, counts_as_leak, position)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT ((COALESCE(organization_id, '00000000-0000-0000-0000-000000000000'::uuid)), code)
+		DO UPDATE SET label_en = EXCLUDED.label_en, label_zh = EXCLUDED.label_zh,
+			counts_as_leak = EXCLUDED.counts_as_leak, position = EXCLUDED.position`,
+		c.Code, pgUUID(organizationID), c.LabelEN, c.LabelZH, c.CountsAsLeak, c.Position)
+	return err
+}
+
 // Severities implements defect.Store.
 func (s *DefectStore) Severities(ctx context.Context) ([]defect.Severity, error) {
 	rows, err := s.query(ctx, `SELECT code, label_en, label_zh, rank, default_due_hours FROM defect_severities ORDER BY rank`)
