@@ -104,6 +104,13 @@ func (r *workOrderCommandRequest) toCommand() (workorder.Command, error) {
 	return cmd, nil
 }
 
+// putWorkTypeRequest is an organization's own work type; the code is in the path.
+type putWorkTypeRequest struct {
+	LabelEN  string `json:"label_en"`
+	LabelZH  string `json:"label_zh"`
+	Position int    `json:"position"`
+}
+
 // registerWorkOrderRoutes adds the work types, work orders, their commands and history.
 func registerWorkOrderRoutes(authed fiber.Router, s *workorder.Service) {
 	authed.Get("/work-types", func(c *fiber.Ctx) error {
@@ -112,6 +119,17 @@ func registerWorkOrderRoutes(authed fiber.Router, s *workorder.Service) {
 			return err
 		}
 		return writeJSON(c, fiber.StatusOK, itemsOf[workorder.WorkType]{Items: items})
+	})
+	authed.Put("/work-types/:code", func(c *fiber.Ctx) error {
+		var req putWorkTypeRequest
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+		out, err := s.PutWorkType(c.UserContext(), workorder.WorkType{Code: c.Params("code"), LabelEN: req.LabelEN, LabelZH: req.LabelZH, Position: req.Position})
+		if err != nil {
+			return err
+		}
+		return writeJSON(c, fiber.StatusOK, out)
 	})
 	authed.Post("/work-orders", create((*createWorkOrderRequest).toNew, s.Create))
 	authed.Get("/work-orders", func(c *fiber.Ctx) error {

@@ -1,6 +1,8 @@
 package apperr
 
 import (
+	"regexp"
+
 	"github.com/google/uuid"
 
 	"fmt"
@@ -58,6 +60,23 @@ func (f *Fields) Text(field, v string, required bool, maxLen int, multiline bool
 func (f *Fields) ClientID(id *uuid.UUID) {
 	if id != nil && *id == uuid.Nil {
 		f.Add("id", "uuid", "must not be the nil UUID")
+	}
+}
+
+// referenceCode is what the code of reference data (defect categories, work types) may
+// look like, as the tables' checks say.
+var referenceCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// ReferenceEntry checks an entry of reference data an organization adds: its code, its
+// labels in both languages and its position in lists.
+func (f *Fields) ReferenceEntry(code, labelEN, labelZH string, position int) {
+	if !referenceCode.MatchString(code) {
+		f.Add("code", "pattern", "must be 1 to 40 of a-z, 0-9 and '_', starting with a letter")
+	}
+	f.Text("label_en", labelEN, true, 100, false)
+	f.Text("label_zh", labelZH, true, 100, false)
+	if position < 0 || position > 10_000 {
+		f.Add("position", "range", "must be from 0 to 10000")
 	}
 }
 

@@ -3,7 +3,6 @@ package defect
 import (
 	"context"
 	"errors"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -103,9 +102,6 @@ func (s *Service) Categories(ctx context.Context) ([]Category, error) {
 	return s.store.Categories(ctx, p.OrganizationID)
 }
 
-// categoryCode is what a category's code may look like (as the table's check says).
-var categoryCode = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
-
 // PutCategory adds a category of the caller's organization, or changes it; one with a
 // built-in category's code replaces that one for the organization (its own labels, or
 // whether it counts as a leak). Organization admins only.
@@ -115,14 +111,7 @@ func (s *Service) PutCategory(ctx context.Context, in Category) (*Category, erro
 		return nil, err
 	}
 	var c checker
-	if !categoryCode.MatchString(in.Code) {
-		c.Add("code", "pattern", "must be 1 to 40 of a-z, 0-9 and '_', starting with a letter")
-	}
-	c.Text("label_en", in.LabelEN, true, 100, false)
-	c.Text("label_zh", in.LabelZH, true, 100, false)
-	if in.Position < 0 || in.Position > 10_000 {
-		c.Add("position", "range", "must be from 0 to 10000")
-	}
+	c.ReferenceEntry(in.Code, in.LabelEN, in.LabelZH, in.Position)
 	if err := c.Err(); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package workorder
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -92,6 +93,26 @@ func (s *Service) observe(ctx context.Context, w *WorkOrder, at time.Time, names
 		events[i] = sla.Event{WorkOrderID: w.ID, ProjectID: w.ProjectID, WorkType: w.WorkType, Priority: w.Priority, Name: n, At: at}
 	}
 	return s.sla.Observe(ctx, events...)
+}
+
+// PutWorkType adds a work type of the caller's organization (landscaping, pest control…),
+// or changes it; one with a built-in type's code replaces its labels for the
+// organization. Organization admins only. SLA policies may then name it.
+func (s *Service) PutWorkType(ctx context.Context, in WorkType) (*WorkType, error) {
+	p, err := authz.RequireOrgAdmin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var c checker
+	c.ReferenceEntry(in.Code, in.LabelEN, in.LabelZH, in.Position)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	in.LabelEN, in.LabelZH = strings.TrimSpace(in.LabelEN), strings.TrimSpace(in.LabelZH)
+	if err := s.store.PutWorkType(ctx, p.OrganizationID, in); err != nil {
+		return nil, err
+	}
+	return &in, nil
 }
 
 // WorkTypes lists the work types of the caller's organization: the built-in ones and

@@ -35,6 +35,8 @@ type Store interface {
 	// built-in one of the same code), by position.
 	WorkTypes(ctx context.Context, organizationID uuid.UUID) ([]WorkType, error)
 	WorkTypeExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error)
+	// PutWorkType inserts or updates the organization's own work type t.
+	PutWorkType(ctx context.Context, organizationID uuid.UUID, t WorkType) error
 
 	UnitPlace(ctx context.Context, unitID uuid.UUID) (*Place, error)
 	ZonePlace(ctx context.Context, zoneID uuid.UUID) (*Place, error)

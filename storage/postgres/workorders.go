@@ -225,6 +225,14 @@ func (s *WorkOrderStore) WorkTypes(ctx context.Context, organizationID uuid.UUID
 	return out, Translate(rows.Err())
 }
 
+// PutWorkType implements workorder.Store.
+func (s *WorkOrderStore) PutWorkType(ctx context.Context, organizationID uuid.UUID, t workorder.WorkType) error {
+	return s.exec(ctx, `INSERT INTO work_types (code, organization_id, label_en, label_zh, position) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT ((COALESCE(organization_id, '00000000-0000-0000-0000-000000000000'::uuid)), code)
+		DO UPDATE SET label_en = EXCLUDED.label_en, label_zh = EXCLUDED.label_zh, position = EXCLUDED.position`,
+		t.Code, pgUUID(organizationID), t.LabelEN, t.LabelZH, t.Position)
+}
+
 // WorkTypeExists implements workorder.Store.
 func (s *WorkOrderStore) WorkTypeExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error) {
 	var ok bool
