@@ -139,3 +139,24 @@ var ErrNoRows = gorm.ErrRecordNotFound
 func IsNoRows(err error) bool {
 	return errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows)
 }
+
+// The hot paths of the workflow stores (lists, commands, alarms) are plain SQL with $n
+// placeholders scanned by hand, on ctx's transaction or the pool.
+
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := db.conn(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
+	return rows, Translate(err)
+}
+
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.conn(ctx).Statement.ConnPool.QueryRowContext(ctx, q, args...)
+}
+
+// exec runs a statement and returns the rows it affected.
+func (db *DB) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := db.conn(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, Translate(err)
+	}
+	return res.RowsAffected()
+}

@@ -48,7 +48,7 @@ func (s *DefectStore) InsertEvent(ctx context.Context, e *defect.Event) error {
 	if ids == nil {
 		ids = []uuid.UUID{}
 	}
-	_, err := s.exec(ctx, `INSERT INTO defect_events (defect_id, project_id, action, from_status, to_status, actor_id,
+	_, err := s.db.exec(ctx, `INSERT INTO defect_events (defect_id, project_id, action, from_status, to_status, actor_id,
 		owner_id, due_at, note, attachment_ids, device_at)
 		SELECT $1, d.project_id, $2, $3, $4, $5, $6, $7, $8, $9::uuid[], $10 FROM defects d WHERE d.id = $1`,
 		pgUUID(e.DefectID), string(e.Action), from, string(e.ToStatus), pgUUID(e.ActorID),
@@ -58,7 +58,7 @@ func (s *DefectStore) InsertEvent(ctx context.Context, e *defect.Event) error {
 
 // ListEvents implements defect.Store.
 func (s *DefectStore) ListEvents(ctx context.Context, defectID uuid.UUID) ([]defect.Event, error) {
-	rows, err := s.query(ctx, `SELECT id, defect_id, action, from_status, to_status, actor_id, owner_id, due_at, note,
+	rows, err := s.db.query(ctx, `SELECT id, defect_id, action, from_status, to_status, actor_id, owner_id, due_at, note,
 		attachment_ids::text, device_at, created_at FROM defect_events WHERE defect_id = $1 ORDER BY id`, pgUUID(defectID))
 	if err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func scanDefectComment(row defectRowScanner) (*defect.Comment, error) {
 
 // InsertComment implements defect.Store.
 func (s *DefectStore) InsertComment(ctx context.Context, projectID uuid.UUID, c *defect.Comment) (*defect.Comment, error) {
-	out, err := scanDefectComment(s.queryRow(ctx, `INSERT INTO defect_comments (id, defect_id, project_id, author_id, body, device_at)
+	out, err := scanDefectComment(s.db.queryRow(ctx, `INSERT INTO defect_comments (id, defect_id, project_id, author_id, body, device_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+defectCommentColumns,
 		pgUUID(c.ID), pgUUID(c.DefectID), pgUUID(projectID), pgUUID(c.AuthorID), c.Body, c.DeviceAt))
 	return out, defectError(err, "comment")
@@ -114,13 +114,13 @@ func (s *DefectStore) InsertComment(ctx context.Context, projectID uuid.UUID, c 
 
 // GetComment implements defect.Store.
 func (s *DefectStore) GetComment(ctx context.Context, id uuid.UUID) (*defect.Comment, error) {
-	out, err := scanDefectComment(s.queryRow(ctx, `SELECT `+defectCommentColumns+` FROM defect_comments WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)))
+	out, err := scanDefectComment(s.db.queryRow(ctx, `SELECT `+defectCommentColumns+` FROM defect_comments WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)))
 	return out, defectError(err, "comment")
 }
 
 // ListComments implements defect.Store.
 func (s *DefectStore) ListComments(ctx context.Context, defectID uuid.UUID, req page.Request) (page.Page[defect.Comment], error) {
-	rows, err := s.query(ctx, `SELECT `+defectCommentColumns+` FROM defect_comments
+	rows, err := s.db.query(ctx, `SELECT `+defectCommentColumns+` FROM defect_comments
 		WHERE defect_id = $1 AND deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $3`,
 		pgUUID(defectID), pgUUID(req.After), req.Limit+1)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // Categories implements defect.Store: an organization's own category replaces a
 // built-in one of the same code.
 func (s *DefectStore) Categories(ctx context.Context, organizationID uuid.UUID) ([]defect.Category, error) {
-	rows, err := s.query(ctx, `SELECT code, label_en, label_zh, counts_as_leak, position FROM (
+	rows, err := s.db.query(ctx, `SELECT code, label_en, label_zh, counts_as_leak, position FROM (
 			SELECT DISTINCT ON (code) code, label_en, label_zh, counts_as_leak, position
 			FROM defect_categories WHERE organization_id IS NULL OR organization_id = $1
 			ORDER BY code, organization_id NULLS LAST
@@ -37,14 +37,14 @@ func (s *DefectStore) Categories(ctx context.Context, organizationID uuid.UUID) 
 // CategoryExists implements defect.Store.
 func (s *DefectStore) CategoryExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error) {
 	var ok bool
-	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM defect_categories WHERE code = $2
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM defect_categories WHERE code = $2
 		AND (organization_id IS NULL OR organization_id = $1))`, pgUUID(organizationID), code).Scan(&ok)
 	return ok, Translate(err)
 }
 
 // PutCategory implements defect.Store.
 func (s *DefectStore) PutCategory(ctx context.Context, organizationID uuid.UUID, c defect.Category) error {
-	_, err := s.exec(ctx, `INSERT INTO defect_categories (code, organization_id, label_en, label_zh, counts_as_leak, position)
+	_, err := s.db.exec(ctx, `INSERT INTO defect_categories (code, organization_id, label_en, label_zh, counts_as_leak, position)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT ((COALESCE(organization_id, '00000000-0000-0000-0000-000000000000'::uuid)), code)
 		DO UPDATE SET label_en = EXCLUDED.label_en, label_zh = EXCLUDED.label_zh,
@@ -55,7 +55,7 @@ func (s *DefectStore) PutCategory(ctx context.Context, organizationID uuid.UUID,
 
 // Severities implements defect.Store.
 func (s *DefectStore) Severities(ctx context.Context) ([]defect.Severity, error) {
-	rows, err := s.query(ctx, `SELECT code, label_en, label_zh, rank, default_due_hours FROM defect_severities ORDER BY rank`)
+	rows, err := s.db.query(ctx, `SELECT code, label_en, label_zh, rank, default_due_hours FROM defect_severities ORDER BY rank`)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (s *DefectStore) Severities(ctx context.Context) ([]defect.Severity, error)
 // GetSeverity implements defect.Store.
 func (s *DefectStore) GetSeverity(ctx context.Context, code string) (*defect.Severity, error) {
 	var v defect.Severity
-	err := s.queryRow(ctx, `SELECT code, label_en, label_zh, rank, default_due_hours FROM defect_severities WHERE code = $1`, code).
+	err := s.db.queryRow(ctx, `SELECT code, label_en, label_zh, rank, default_due_hours FROM defect_severities WHERE code = $1`, code).
 		Scan(&v.Code, &v.LabelEN, &v.LabelZH, &v.Rank, &v.DefaultDueHours)
 	if err != nil {
 		return nil, defectError(err, "severity")
@@ -104,7 +104,7 @@ func scanDefectRules(row defectRowScanner) (*defect.Rules, error) {
 
 // GetRules implements defect.Store.
 func (s *DefectStore) GetRules(ctx context.Context, projectID uuid.UUID) (*defect.Rules, error) {
-	r, err := scanDefectRules(s.queryRow(ctx, `SELECT `+defectRulesColumns+` FROM project_defect_rules WHERE project_id = $1`, pgUUID(projectID)))
+	r, err := scanDefectRules(s.db.queryRow(ctx, `SELECT `+defectRulesColumns+` FROM project_defect_rules WHERE project_id = $1`, pgUUID(projectID)))
 	if IsNoRows(err) {
 		return nil, nil
 	}
@@ -117,7 +117,7 @@ func (s *DefectStore) InsertRules(ctx context.Context, r *defect.Rules) (*defect
 	if err != nil {
 		return nil, apperr.Internal("due hours: %w", err)
 	}
-	out, err := scanDefectRules(s.queryRow(ctx, `INSERT INTO project_defect_rules (project_id, due_hours, due_before_handover)
+	out, err := scanDefectRules(s.db.queryRow(ctx, `INSERT INTO project_defect_rules (project_id, due_hours, due_before_handover)
 		VALUES ($1, $2::jsonb, $3) ON CONFLICT (project_id) DO NOTHING RETURNING `+defectRulesColumns,
 		pgUUID(r.ProjectID), string(hours), r.DueBeforeHandover))
 	if IsNoRows(err) {
@@ -132,7 +132,7 @@ func (s *DefectStore) UpdateRules(ctx context.Context, r *defect.Rules) (*defect
 	if err != nil {
 		return nil, apperr.Internal("due hours: %w", err)
 	}
-	out, err := scanDefectRules(s.queryRow(ctx, `UPDATE project_defect_rules SET due_hours = $3::jsonb, due_before_handover = $4,
+	out, err := scanDefectRules(s.db.queryRow(ctx, `UPDATE project_defect_rules SET due_hours = $3::jsonb, due_before_handover = $4,
 		version = version + 1 WHERE project_id = $1 AND version = $2 RETURNING `+defectRulesColumns,
 		pgUUID(r.ProjectID), r.Version, string(hours), r.DueBeforeHandover))
 	if IsNoRows(err) {

@@ -25,24 +25,6 @@ func NewDefectStore(db *DB) *DefectStore { return &DefectStore{db: db} }
 
 var _ defect.Store = (*DefectStore)(nil)
 
-// query runs a SELECT with $n placeholders on ctx's transaction or the pool.
-func (s *DefectStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := s.db.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
-	return rows, Translate(err)
-}
-
-func (s *DefectStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.Gorm(ctx).Statement.ConnPool.QueryRowContext(ctx, q, args...)
-}
-
-func (s *DefectStore) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := s.db.Gorm(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, Translate(err)
-	}
-	return res.RowsAffected()
-}
-
 // defectError translates a database error of the defect tables.
 func defectError(err error, what string) error {
 	switch {
@@ -110,7 +92,7 @@ func defectPinArgs(p *defect.Pin) (x, y *float64) {
 // InsertDefect implements defect.Store.
 func (s *DefectStore) InsertDefect(ctx context.Context, d *defect.Defect) (*defect.Defect, error) {
 	x, y := defectPinArgs(d.Pin)
-	row := s.queryRow(ctx, `INSERT INTO defects (id, project_id, building_id, unit_id, zone_id, room, plan_attachment_id,
+	row := s.db.queryRow(ctx, `INSERT INTO defects (id, project_id, building_id, unit_id, zone_id, room, plan_attachment_id,
 		pin_x, pin_y, category, severity, description, inspection_id, item_key, draft, status, reported_by, device_reported_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		RETURNING `+defectColumns,
@@ -126,14 +108,14 @@ func (s *DefectStore) GetDefect(ctx context.Context, id uuid.UUID, lock defect.L
 	if lock == defect.ForUpdate {
 		q += ` FOR UPDATE`
 	}
-	d, err := scanDefect(s.queryRow(ctx, q, pgUUID(id)))
+	d, err := scanDefect(s.db.queryRow(ctx, q, pgUUID(id)))
 	return d, defectError(err, "defect")
 }
 
 // UpdateDefect implements defect.Store.
 func (s *DefectStore) UpdateDefect(ctx context.Context, d *defect.Defect) (*defect.Defect, error) {
 	x, y := defectPinArgs(d.Pin)
-	row := s.queryRow(ctx, `UPDATE defects SET room = $3, plan_attachment_id = $4, pin_x = $5, pin_y = $6,
+	row := s.db.queryRow(ctx, `UPDATE defects SET room = $3, plan_attachment_id = $4, pin_x = $5, pin_y = $6,
 		category = $7, severity = $8, description = $9, status = $10, owner_id = $11, due_at = $12,
 		assigned_at = $13, accepted_at = $14, fixed_at = $15, first_fixed_at = $16, verified_at = $17, closed_at = $18,
 		reopen_count = $19, cancel_reason = $20, version = version + 1
@@ -239,7 +221,7 @@ func (s *DefectStore) ListDefects(ctx context.Context, f defect.Filter, req page
 		args = append(args, req.Limit+1)
 		query = `SELECT ` + defectColumnsD + ` FROM defects d WHERE ` + where + ` ORDER BY d.id LIMIT $` + strconv.Itoa(len(args))
 	}
-	rows, err := s.query(ctx, query, args...)
+	rows, err := s.db.query(ctx, query, args...)
 	if err != nil {
 		return page.Page[defect.Defect]{}, err
 	}
@@ -262,7 +244,7 @@ func (s *DefectStore) ListDefects(ctx context.Context, f defect.Filter, req page
 func (s *DefectStore) ExportDefects(ctx context.Context, f defect.Filter, req page.Request) ([]defect.ExportRow, error) {
 	where, args := defectFilterSQL(f, req.After)
 	args = append(args, req.Limit)
-	rows, err := s.query(ctx, `SELECT `+defectColumnsD+`, b.code, u.number, z.code, o.display_name, r.display_name
+	rows, err := s.db.query(ctx, `SELECT `+defectColumnsD+`, b.code, u.number, z.code, o.display_name, r.display_name
 		FROM defects d
 		LEFT JOIN buildings b ON b.id = d.building_id
 		LEFT JOIN units u ON u.id = d.unit_id
@@ -293,7 +275,7 @@ func (s *DefectStore) ExportDefects(ctx context.Context, f defect.Filter, req pa
 // Project implements defect.Store.
 func (s *DefectStore) Project(ctx context.Context, id uuid.UUID) (*defect.ProjectInfo, error) {
 	var p defect.ProjectInfo
-	err := s.queryRow(ctx, `SELECT organization_id, timezone FROM projects WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)).
+	err := s.db.queryRow(ctx, `SELECT organization_id, timezone FROM projects WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)).
 		Scan(&p.OrganizationID, &p.Timezone)
 	return &p, defectError(err, "project")
 }
@@ -302,7 +284,7 @@ func (s *DefectStore) Project(ctx context.Context, id uuid.UUID) (*defect.Projec
 func (s *DefectStore) UnitPlace(ctx context.Context, unitID uuid.UUID) (*defect.Place, error) {
 	var p defect.Place
 	var rooms sql.NullString
-	err := s.queryRow(ctx, `SELECT u.project_id, u.building_id, to_char(u.handover_date, 'YYYY-MM-DD'),
+	err := s.db.queryRow(ctx, `SELECT u.project_id, u.building_id, to_char(u.handover_date, 'YYYY-MM-DD'),
 		(SELECT string_agg(r.code, E'\n' ORDER BY r.position) FROM unit_type_rooms r WHERE r.unit_type_id = u.unit_type_id)
 		FROM units u WHERE u.id = $1 AND u.deleted_at IS NULL`, pgUUID(unitID)).
 		Scan(&p.ProjectID, &p.BuildingID, &p.HandoverDate, &rooms)
@@ -318,7 +300,7 @@ func (s *DefectStore) UnitPlace(ctx context.Context, unitID uuid.UUID) (*defect.
 // ZonePlace implements defect.Store.
 func (s *DefectStore) ZonePlace(ctx context.Context, zoneID uuid.UUID) (*defect.Place, error) {
 	var p defect.Place
-	err := s.queryRow(ctx, `SELECT project_id FROM zones WHERE id = $1 AND deleted_at IS NULL`, pgUUID(zoneID)).Scan(&p.ProjectID)
+	err := s.db.queryRow(ctx, `SELECT project_id FROM zones WHERE id = $1 AND deleted_at IS NULL`, pgUUID(zoneID)).Scan(&p.ProjectID)
 	if err != nil {
 		return nil, defectError(err, "zone")
 	}
@@ -329,7 +311,7 @@ func (s *DefectStore) ZonePlace(ctx context.Context, zoneID uuid.UUID) (*defect.
 // inspection area is its own package, and a defect needs only these columns.
 func (s *DefectStore) Inspection(ctx context.Context, id uuid.UUID) (*defect.InspectionRef, error) {
 	var r defect.InspectionRef
-	err := s.queryRow(ctx, `SELECT id, project_id, unit_id, zone_id, state, inspector_id, template_id, template_revision
+	err := s.db.queryRow(ctx, `SELECT id, project_id, unit_id, zone_id, state, inspector_id, template_id, template_revision
 		FROM inspections WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)).
 		Scan(&r.ID, &r.ProjectID, &r.UnitID, &r.ZoneID, &r.State, &r.InspectorID, &r.TemplateID, &r.TemplateRevision)
 	if err != nil {
@@ -342,7 +324,7 @@ func (s *DefectStore) Inspection(ctx context.Context, id uuid.UUID) (*defect.Ins
 // sections ([{key, title, items: [{key, …, defect: {category, severity}}]}]).
 func (s *DefectStore) ItemDefaults(ctx context.Context, templateID uuid.UUID, revision int, itemKey string) (string, string, error) {
 	var cat, sev string
-	err := s.queryRow(ctx, `SELECT coalesce(it->'defect'->>'category', ''), coalesce(it->'defect'->>'severity', '')
+	err := s.db.queryRow(ctx, `SELECT coalesce(it->'defect'->>'category', ''), coalesce(it->'defect'->>'severity', '')
 		FROM checklist_template_revisions r
 		CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(r.sections) = 'array' THEN r.sections ELSE '[]' END) sec
 		CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(sec->'items') = 'array' THEN sec->'items' ELSE '[]' END) it
@@ -357,14 +339,14 @@ func (s *DefectStore) ItemDefaults(ctx context.Context, templateID uuid.UUID, re
 // PlanAttachmentUsable implements defect.Store.
 func (s *DefectStore) PlanAttachmentUsable(ctx context.Context, projectID, attachmentID uuid.UUID) (bool, error) {
 	var ok bool
-	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM attachments WHERE id = $1 AND project_id = $2
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM attachments WHERE id = $1 AND project_id = $2
 		AND deleted_at IS NULL AND state <> 'rejected')`, pgUUID(attachmentID), pgUUID(projectID)).Scan(&ok)
 	return ok, Translate(err)
 }
 
 // AfterPhotos implements defect.Store.
 func (s *DefectStore) AfterPhotos(ctx context.Context, defectID uuid.UUID) ([]uuid.UUID, error) {
-	rows, err := s.query(ctx, `SELECT id FROM attachments WHERE owner_type = 'defect' AND owner_id = $1
+	rows, err := s.db.query(ctx, `SELECT id FROM attachments WHERE owner_type = 'defect' AND owner_id = $1
 		AND purpose = 'defect_after' AND state <> 'rejected' AND deleted_at IS NULL ORDER BY id`, pgUUID(defectID))
 	if err != nil {
 		return nil, err
@@ -384,7 +366,7 @@ func (s *DefectStore) AfterPhotos(ctx context.Context, defectID uuid.UUID) ([]uu
 // HasRole implements defect.Store: a live, enabled user holding role in the project.
 func (s *DefectStore) HasRole(ctx context.Context, projectID, userID uuid.UUID, role string) (bool, error) {
 	var ok bool
-	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id
 		WHERE m.project_id = $1 AND m.user_id = $2 AND m.role = $3 AND u.deleted_at IS NULL AND u.disabled_at IS NULL)`,
 		pgUUID(projectID), pgUUID(userID), role).Scan(&ok)
 	return ok, Translate(err)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -23,27 +22,10 @@ func NewSLAStore(db *DB) *SLAStore { return &SLAStore{db: db} }
 
 var _ sla.Store = (*SLAStore)(nil)
 
-func (s *SLAStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := s.db.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
-	return rows, Translate(err)
-}
-
-func (s *SLAStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.Gorm(ctx).Statement.ConnPool.QueryRowContext(ctx, q, args...)
-}
-
-func (s *SLAStore) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := s.db.Gorm(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, Translate(err)
-	}
-	return res.RowsAffected()
-}
-
 // Project implements sla.Store.
 func (s *SLAStore) Project(ctx context.Context, id uuid.UUID) (*sla.ProjectInfo, error) {
 	var p sla.ProjectInfo
-	err := s.queryRow(ctx, `SELECT organization_id, timezone FROM projects WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)).
+	err := s.db.queryRow(ctx, `SELECT organization_id, timezone FROM projects WHERE id = $1 AND deleted_at IS NULL`, pgUUID(id)).
 		Scan(&p.OrganizationID, &p.Timezone)
 	if IsNoRows(err) {
 		return nil, apperr.NotFound("project")
@@ -54,7 +36,7 @@ func (s *SLAStore) Project(ctx context.Context, id uuid.UUID) (*sla.ProjectInfo,
 // WorkTypeExists implements sla.Store.
 func (s *SLAStore) WorkTypeExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error) {
 	var ok bool
-	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM work_types WHERE code = $2
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM work_types WHERE code = $2
 		AND (organization_id IS NULL OR organization_id = $1))`, pgUUID(organizationID), code).Scan(&ok)
 	return ok, Translate(err)
 }
@@ -78,7 +60,7 @@ func scanSLAPolicy(row interface{ Scan(...any) error }) (*sla.Policy, error) {
 
 // ListPolicies implements sla.Store.
 func (s *SLAStore) ListPolicies(ctx context.Context, projectID uuid.UUID) ([]sla.Policy, error) {
-	rows, err := s.query(ctx, `SELECT `+slaPolicyColumns+` FROM sla_policies WHERE project_id = $1 AND deleted_at IS NULL
+	rows, err := s.db.query(ctx, `SELECT `+slaPolicyColumns+` FROM sla_policies WHERE project_id = $1 AND deleted_at IS NULL
 		ORDER BY work_type, array_position(ARRAY['emergency', 'urgent', 'normal'], priority)`, pgUUID(projectID))
 	if err != nil {
 		return nil, err
@@ -97,7 +79,7 @@ func (s *SLAStore) ListPolicies(ctx context.Context, projectID uuid.UUID) ([]sla
 
 // GetPolicy implements sla.Store.
 func (s *SLAStore) GetPolicy(ctx context.Context, projectID uuid.UUID, workType, priority string) (*sla.Policy, error) {
-	p, err := scanSLAPolicy(s.queryRow(ctx, `SELECT `+slaPolicyColumns+` FROM sla_policies
+	p, err := scanSLAPolicy(s.db.queryRow(ctx, `SELECT `+slaPolicyColumns+` FROM sla_policies
 		WHERE project_id = $1 AND work_type = $2 AND priority = $3 AND deleted_at IS NULL`, pgUUID(projectID), workType, priority))
 	if IsNoRows(err) {
 		return nil, nil
@@ -115,7 +97,7 @@ func (s *SLAStore) InsertPolicy(ctx context.Context, p *sla.Policy) (*sla.Policy
 	if err != nil {
 		return nil, apperr.Internal("policy id: %w", err)
 	}
-	out, err := scanSLAPolicy(s.queryRow(ctx, `INSERT INTO sla_policies (id, project_id, work_type, priority, targets)
+	out, err := scanSLAPolicy(s.db.queryRow(ctx, `INSERT INTO sla_policies (id, project_id, work_type, priority, targets)
 		VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (project_id, work_type, priority) WHERE deleted_at IS NULL DO NOTHING
 		RETURNING `+slaPolicyColumns, pgUUID(id), pgUUID(p.ProjectID), p.WorkType, p.Priority, string(targets)))
 	if IsNoRows(err) {
@@ -130,7 +112,7 @@ func (s *SLAStore) UpdatePolicy(ctx context.Context, p *sla.Policy) (*sla.Policy
 	if err != nil {
 		return nil, apperr.Internal("targets: %w", err)
 	}
-	out, err := scanSLAPolicy(s.queryRow(ctx, `UPDATE sla_policies SET targets = $5::jsonb, version = version + 1
+	out, err := scanSLAPolicy(s.db.queryRow(ctx, `UPDATE sla_policies SET targets = $5::jsonb, version = version + 1
 		WHERE project_id = $1 AND work_type = $2 AND priority = $3 AND version = $4 AND deleted_at IS NULL
 		RETURNING `+slaPolicyColumns, pgUUID(p.ProjectID), p.WorkType, p.Priority, p.Version, string(targets)))
 	if IsNoRows(err) {
@@ -141,7 +123,7 @@ func (s *SLAStore) UpdatePolicy(ctx context.Context, p *sla.Policy) (*sla.Policy
 
 // DeletePolicy implements sla.Store.
 func (s *SLAStore) DeletePolicy(ctx context.Context, projectID uuid.UUID, workType, priority string, version int) error {
-	n, err := s.exec(ctx, `UPDATE sla_policies SET deleted_at = now(), version = version + 1
+	n, err := s.db.exec(ctx, `UPDATE sla_policies SET deleted_at = now(), version = version + 1
 		WHERE project_id = $1 AND work_type = $2 AND priority = $3 AND version = $4 AND deleted_at IS NULL`,
 		pgUUID(projectID), workType, priority, version)
 	if err != nil {
@@ -183,7 +165,7 @@ func scanSLACalendar(row interface{ Scan(...any) error }) (*sla.CalendarDoc, err
 
 // GetCalendar implements sla.Store.
 func (s *SLAStore) GetCalendar(ctx context.Context, projectID uuid.UUID) (*sla.CalendarDoc, error) {
-	c, err := scanSLACalendar(s.queryRow(ctx, `SELECT `+slaCalendarColumns+` FROM project_calendars WHERE project_id = $1`, pgUUID(projectID)))
+	c, err := scanSLACalendar(s.db.queryRow(ctx, `SELECT `+slaCalendarColumns+` FROM project_calendars WHERE project_id = $1`, pgUUID(projectID)))
 	if IsNoRows(err) {
 		return nil, nil
 	}
@@ -208,7 +190,7 @@ func (s *SLAStore) InsertCalendar(ctx context.Context, c *sla.CalendarDoc) (*sla
 	if err != nil {
 		return nil, err
 	}
-	out, err := scanSLACalendar(s.queryRow(ctx, `INSERT INTO project_calendars (project_id, week, holidays, workdays)
+	out, err := scanSLACalendar(s.db.queryRow(ctx, `INSERT INTO project_calendars (project_id, week, holidays, workdays)
 		VALUES ($1, $2::jsonb, $3::date[], $4::jsonb) ON CONFLICT (project_id) DO NOTHING RETURNING `+slaCalendarColumns,
 		pgUUID(c.ProjectID), week, holidays, workdays))
 	if IsNoRows(err) {
@@ -223,7 +205,7 @@ func (s *SLAStore) UpdateCalendar(ctx context.Context, c *sla.CalendarDoc) (*sla
 	if err != nil {
 		return nil, err
 	}
-	out, err := scanSLACalendar(s.queryRow(ctx, `UPDATE project_calendars SET week = $3::jsonb, holidays = $4::date[],
+	out, err := scanSLACalendar(s.db.queryRow(ctx, `UPDATE project_calendars SET week = $3::jsonb, holidays = $4::date[],
 		workdays = $5::jsonb, version = version + 1 WHERE project_id = $1 AND version = $2 RETURNING `+slaCalendarColumns,
 		pgUUID(c.ProjectID), c.Version, week, holidays, workdays))
 	if IsNoRows(err) {
@@ -235,7 +217,7 @@ func (s *SLAStore) UpdateCalendar(ctx context.Context, c *sla.CalendarDoc) (*sla
 // WorkOrder implements sla.Store.
 func (s *SLAStore) WorkOrder(ctx context.Context, id uuid.UUID) (*sla.WorkOrderRef, error) {
 	var w sla.WorkOrderRef
-	err := s.queryRow(ctx, `SELECT w.id, w.project_id, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone
+	err := s.db.queryRow(ctx, `SELECT w.id, w.project_id, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone
 		FROM work_orders w JOIN projects p ON p.id = w.project_id WHERE w.id = $1`, pgUUID(id)).
 		Scan(&w.ID, &w.ProjectID, &w.Title, &w.Status, &w.OwnerID, &w.Deleted, &w.Timezone)
 	if IsNoRows(err) {
@@ -275,7 +257,7 @@ func scanSLAClock(row interface{ Scan(...any) error }) (*sla.TargetClock, error)
 }
 
 func (s *SLAStore) clocks(ctx context.Context, q string, args ...any) ([]sla.TargetClock, error) {
-	rows, err := s.query(ctx, q, args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +296,7 @@ var slaClockColumnsC = "c." + strings.Join(strings.Split(strings.NewReplacer("\n
 func (s *SLAStore) LockAlarm(ctx context.Context, clockID uuid.UUID) (*sla.TargetClock, *sla.WorkOrderRef, error) {
 	var w sla.WorkOrderRef
 	var async string
-	c, err := scanSLAClock(scanPlus{s.queryRow(ctx, `SELECT `+slaClockColumnsC+`, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone,
+	c, err := scanSLAClock(scanPlus{s.db.queryRow(ctx, `SELECT `+slaClockColumnsC+`, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone,
 			set_config('synchronous_commit', 'off', true)
 		FROM sla_clocks c JOIN work_orders w ON w.id = c.work_order_id JOIN projects p ON p.id = c.project_id
 		WHERE c.id = $1 FOR UPDATE OF c`, pgUUID(clockID)), []any{&w.Title, &w.Status, &w.OwnerID, &w.Deleted, &w.Timezone, &async}})
@@ -333,7 +315,7 @@ func (s *SLAStore) LockDueClocks(ctx context.Context, now time.Time, except uuid
 	if limit < 1 {
 		return nil, nil
 	}
-	rows, err := s.query(ctx, `SELECT `+slaClockColumnsC+`, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone
+	rows, err := s.db.query(ctx, `SELECT `+slaClockColumnsC+`, w.title, w.status, w.owner_id, w.deleted_at IS NOT NULL, p.timezone
 		FROM sla_clocks c JOIN work_orders w ON w.id = c.work_order_id JOIN projects p ON p.id = c.project_id
 		WHERE c.state = 'running' AND c.deadline <= $1 AND c.id <> $2
 		ORDER BY c.deadline LIMIT $3 FOR UPDATE OF c SKIP LOCKED`, now, pgUUID(except), limit)
@@ -394,13 +376,13 @@ func (s *SLAStore) InsertClocks(ctx context.Context, cs []*sla.TargetClock) erro
 		placeholders(&sb, len(args), len(slaClockCasts), slaClockCasts)
 		args = append(args, slaClockArgs(c)...)
 	}
-	_, err := s.exec(ctx, sb.String(), args...)
+	_, err := s.db.exec(ctx, sb.String(), args...)
 	return err
 }
 
 // UpdateClock implements sla.Store.
 func (s *SLAStore) UpdateClock(ctx context.Context, c *sla.TargetClock) error {
-	_, err := s.exec(ctx, `UPDATE sla_clocks SET used_seconds = $2, running_since = $3, deadline = $4, warn_at = $5,
+	_, err := s.db.exec(ctx, `UPDATE sla_clocks SET used_seconds = $2, running_since = $3, deadline = $4, warn_at = $5,
 		state = $6, generation = $7, warned_at = $8, breached_at = $9, met_at = $10, escalation_level = $11 WHERE id = $1`,
 		pgUUID(c.ID), c.Used.Seconds(), c.RunningSince, c.Deadline, c.WarnAt, c.State, c.Generation,
 		c.WarnedAt, c.BreachedAt, c.MetAt, c.Level)
@@ -413,7 +395,7 @@ func (s *SLAStore) UpdateClockWithEvent(ctx context.Context, c *sla.TargetClock,
 	if err != nil || e.Data == nil {
 		data = []byte("{}")
 	}
-	_, err = s.exec(ctx, `WITH u AS (UPDATE sla_clocks SET used_seconds = $2, running_since = $3, deadline = $4, warn_at = $5,
+	_, err = s.db.exec(ctx, `WITH u AS (UPDATE sla_clocks SET used_seconds = $2, running_since = $3, deadline = $4, warn_at = $5,
 		state = $6, generation = $7, warned_at = $8, breached_at = $9, met_at = $10, escalation_level = $11 WHERE id = $1 RETURNING id)
 		INSERT INTO sla_events (clock_id, work_order_id, project_id, target, kind, due, at, level, data)
 		SELECT u.id, $12, $13, $14, $15, $16, $17, $18, $19::jsonb FROM u`,
@@ -447,13 +429,13 @@ func (s *SLAStore) InsertEvents(ctx context.Context, es []sla.ClockEvent) error 
 		placeholders(&sb, len(args), len(slaEventCasts), slaEventCasts)
 		args = append(args, pgUUID(e.ClockID), pgUUID(e.WorkOrderID), pgUUID(e.ProjectID), e.Target, e.Kind, e.Due, e.At, e.Level, string(data))
 	}
-	_, err := s.exec(ctx, sb.String(), args...)
+	_, err := s.db.exec(ctx, sb.String(), args...)
 	return err
 }
 
 // Events implements sla.Store.
 func (s *SLAStore) Events(ctx context.Context, workOrderID uuid.UUID) ([]sla.ClockEvent, error) {
-	rows, err := s.query(ctx, `SELECT id, clock_id, target, kind, due, at, level, data::text FROM sla_events
+	rows, err := s.db.query(ctx, `SELECT id, clock_id, target, kind, due, at, level, data::text FROM sla_events
 		WHERE work_order_id = $1 ORDER BY id`, pgUUID(workOrderID))
 	if err != nil {
 		return nil, err
@@ -492,7 +474,7 @@ func (s *SLAStore) OrgAdmins(ctx context.Context, organizationID uuid.UUID) ([]u
 }
 
 func (s *SLAStore) ids(ctx context.Context, q string, args ...any) ([]uuid.UUID, error) {
-	rows, err := s.query(ctx, q, args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

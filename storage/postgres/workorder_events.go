@@ -30,7 +30,7 @@ func (s *WorkOrderStore) InsertEvent(ctx context.Context, e *workorder.Event) er
 
 // ListEvents implements workorder.Store.
 func (s *WorkOrderStore) ListEvents(ctx context.Context, workOrderID uuid.UUID) ([]workorder.Event, error) {
-	rows, err := s.query(ctx, `SELECT id, work_order_id, action, from_status, to_status, actor_id, owner_id, note,
+	rows, err := s.db.query(ctx, `SELECT id, work_order_id, action, from_status, to_status, actor_id, owner_id, note,
 		attachment_ids::text, device_at, created_at FROM work_order_events WHERE work_order_id = $1 ORDER BY id`, pgUUID(workOrderID))
 	if err != nil {
 		return nil, err

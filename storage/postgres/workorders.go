@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -23,20 +22,6 @@ type WorkOrderStore struct{ db *DB }
 func NewWorkOrderStore(db *DB) *WorkOrderStore { return &WorkOrderStore{db: db} }
 
 var _ workorder.Store = (*WorkOrderStore)(nil)
-
-func (s *WorkOrderStore) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := s.db.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, q, args...)
-	return rows, Translate(err)
-}
-
-func (s *WorkOrderStore) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.db.Gorm(ctx).Statement.ConnPool.QueryRowContext(ctx, q, args...)
-}
-
-func (s *WorkOrderStore) exec(ctx context.Context, q string, args ...any) error {
-	_, err := s.db.Gorm(ctx).Statement.ConnPool.ExecContext(ctx, q, args...)
-	return Translate(err)
-}
 
 // workOrderError translates a database error of the work order tables.
 func workOrderError(err error, what string) error {
@@ -83,7 +68,7 @@ func scanWorkOrder(row workOrderRowScanner) (*workorder.WorkOrder, error) {
 
 // InsertWorkOrder implements workorder.Store.
 func (s *WorkOrderStore) InsertWorkOrder(ctx context.Context, w *workorder.WorkOrder) (*workorder.WorkOrder, error) {
-	out, err := scanWorkOrder(s.queryRow(ctx, `INSERT INTO work_orders (id, project_id, building_id, unit_id, zone_id,
+	out, err := scanWorkOrder(s.db.queryRow(ctx, `INSERT INTO work_orders (id, project_id, building_id, unit_id, zone_id,
 		location_detail, work_type, source, priority, title, description, reporter_name, reporter_phone, reported_at,
 		defect_id, status, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -100,13 +85,13 @@ func (s *WorkOrderStore) GetWorkOrder(ctx context.Context, id uuid.UUID, lock wo
 	if lock == workorder.ForUpdate {
 		q += ` FOR UPDATE`
 	}
-	w, err := scanWorkOrder(s.queryRow(ctx, q, pgUUID(id)))
+	w, err := scanWorkOrder(s.db.queryRow(ctx, q, pgUUID(id)))
 	return w, workOrderError(err, "work order")
 }
 
 // UpdateWorkOrder implements workorder.Store.
 func (s *WorkOrderStore) UpdateWorkOrder(ctx context.Context, w *workorder.WorkOrder) (*workorder.WorkOrder, error) {
-	out, err := scanWorkOrder(s.queryRow(ctx, `UPDATE work_orders SET location_detail = $3, priority = $4, title = $5,
+	out, err := scanWorkOrder(s.db.queryRow(ctx, `UPDATE work_orders SET location_detail = $3, priority = $4, title = $5,
 		description = $6, reporter_name = $7, reporter_phone = $8, status = $9, owner_id = $10, waiting_customer = $11,
 		assigned_at = $12, accepted_at = $13, contacted_at = $14, on_site_at = $15, feedback_at = $16, resolved_at = $17,
 		confirmed_at = $18, closed_at = $19, cancelled_at = $20, reopen_count = $21, version = version + 1
@@ -181,7 +166,7 @@ func (s *WorkOrderStore) ListWorkOrders(ctx context.Context, f workorder.Filter,
 	where, args := workOrderFilterSQL(f, req.After)
 	args = append(args, req.Limit+1)
 	cols := "w." + strings.Join(strings.Split(strings.NewReplacer("\n", "", "\t", "").Replace(workOrderColumns), ", "), ", w.")
-	rows, err := s.query(ctx, `SELECT `+cols+` FROM work_orders w WHERE `+where+` ORDER BY w.id LIMIT $`+strconv.Itoa(len(args)), args...)
+	rows, err := s.db.query(ctx, `SELECT `+cols+` FROM work_orders w WHERE `+where+` ORDER BY w.id LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return page.Page[workorder.WorkOrder]{}, err
 	}
@@ -205,7 +190,7 @@ func (s *WorkOrderStore) ListWorkOrders(ctx context.Context, f workorder.Filter,
 // WorkTypes implements workorder.Store: an organization's own type replaces a built-in
 // one of the same code.
 func (s *WorkOrderStore) WorkTypes(ctx context.Context, organizationID uuid.UUID) ([]workorder.WorkType, error) {
-	rows, err := s.query(ctx, `SELECT code, label_en, label_zh, position FROM (
+	rows, err := s.db.query(ctx, `SELECT code, label_en, label_zh, position FROM (
 			SELECT DISTINCT ON (code) code, label_en, label_zh, position
 			FROM work_types WHERE organization_id IS NULL OR organization_id = $1
 			ORDER BY code, organization_id NULLS LAST
@@ -236,14 +221,14 @@ func (s *WorkOrderStore) PutWorkType(ctx context.Context, organizationID uuid.UU
 // WorkTypeExists implements workorder.Store.
 func (s *WorkOrderStore) WorkTypeExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error) {
 	var ok bool
-	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM work_types WHERE code = $2
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM work_types WHERE code = $2
 		AND (organization_id IS NULL OR organization_id = $1))`, pgUUID(organizationID), code).Scan(&ok)
 	return ok, Translate(err)
 }
 
 func (s *WorkOrderStore) place(ctx context.Context, q string, id uuid.UUID, what string) (*workorder.Place, error) {
 	var p workorder.Place
-	if err := s.queryRow(ctx, q, pgUUID(id)).Scan(&p.ProjectID, &p.BuildingID); err != nil {
+	if err := s.db.queryRow(ctx, q, pgUUID(id)).Scan(&p.ProjectID, &p.BuildingID); err != nil {
 		return nil, workOrderError(err, what)
 	}
 	return &p, nil
@@ -267,14 +252,14 @@ func (s *WorkOrderStore) BuildingPlace(ctx context.Context, buildingID uuid.UUID
 // DefectProject implements workorder.Store.
 func (s *WorkOrderStore) DefectProject(ctx context.Context, defectID uuid.UUID) (uuid.UUID, error) {
 	var project uuid.UUID
-	err := s.queryRow(ctx, `SELECT project_id FROM defects WHERE id = $1 AND deleted_at IS NULL`, pgUUID(defectID)).Scan(&project)
+	err := s.db.queryRow(ctx, `SELECT project_id FROM defects WHERE id = $1 AND deleted_at IS NULL`, pgUUID(defectID)).Scan(&project)
 	return project, workOrderError(err, "defect")
 }
 
 // IsMember implements workorder.Store: a live, enabled user holding any role in the project.
 func (s *WorkOrderStore) IsMember(ctx context.Context, projectID, userID uuid.UUID) (bool, error) {
 	var ok bool
-	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id
+	err := s.db.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM project_members m JOIN users u ON u.id = m.user_id
 		WHERE m.project_id = $1 AND m.user_id = $2 AND u.deleted_at IS NULL AND u.disabled_at IS NULL)`,
 		pgUUID(projectID), pgUUID(userID)).Scan(&ok)
 	return ok, Translate(err)
@@ -282,7 +267,7 @@ func (s *WorkOrderStore) IsMember(ctx context.Context, projectID, userID uuid.UU
 
 // AfterPhotos implements workorder.Store.
 func (s *WorkOrderStore) AfterPhotos(ctx context.Context, workOrderID uuid.UUID) ([]uuid.UUID, error) {
-	rows, err := s.query(ctx, `SELECT id FROM attachments WHERE owner_type = 'work_order' AND owner_id = $1
+	rows, err := s.db.query(ctx, `SELECT id FROM attachments WHERE owner_type = 'work_order' AND owner_id = $1
 		AND purpose IN ('defect_after', 'other') AND state <> 'rejected' AND deleted_at IS NULL ORDER BY id`, pgUUID(workOrderID))
 	if err != nil {
 		return nil, err
@@ -297,4 +282,10 @@ func (s *WorkOrderStore) AfterPhotos(ctx context.Context, workOrderID uuid.UUID)
 		ids = append(ids, id)
 	}
 	return ids, Translate(rows.Err())
+}
+
+// exec runs a statement whose affected rows do not matter.
+func (s *WorkOrderStore) exec(ctx context.Context, q string, args ...any) error {
+	_, err := s.db.exec(ctx, q, args...)
+	return err
 }
