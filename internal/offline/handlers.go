@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -56,6 +57,8 @@ type Services struct {
 	Inspections *inspection.Service
 	WorkOrders  *workorder.Service
 	Photos      *attachment.Service
+	// DefectsBulk writes the defect service's batches.
+	DefectsBulk defect.BulkStore
 }
 
 // Writers declares the write side of every record type phones may change offline.
@@ -63,6 +66,47 @@ func Writers(s Services) []*Writer {
 	return []*Writer{inspectionWriter(s.Inspections), defectWriter(s.Defects), commentWriter(s.Defects),
 		attachmentWriter(s.Photos), workOrderWriter(s.WorkOrders)}
 }
+
+// Batchers declares the record types whose runs of changes are applied in one unit of
+// work: defects and their comments, the bulk of what ambassadors record offline.
+func Batchers(s Services) []Batcher {
+	if s.DefectsBulk == nil {
+		return nil
+	}
+	return []Batcher{defectBatcher{svc: s.Defects, bulk: s.DefectsBulk}}
+}
+
+type defectBatcher struct {
+	svc  *defect.Service
+	bulk defect.BulkStore
+}
+
+func (defectBatcher) Types() []string { return []string{"defect", "defect_comment"} }
+
+func (d defectBatcher) Begin() Batch {
+	b := d.svc.NewBatch(d.bulk)
+	svc := d.svc.InBatch(b)
+	return &defectBatch{Batch: b, writers: map[string]*Writer{"defect": defectWriter(svc), "defect_comment": commentWriter(svc)}}
+}
+
+type defectBatch struct {
+	*defect.Batch
+	writers map[string]*Writer
+}
+
+func (b *defectBatch) Writer(typ string) (*Writer, bool) {
+	w, ok := b.writers[typ]
+	return w, ok
+}
+
+func (b *defectBatch) Preload(ctx context.Context, typ string, ids []uuid.UUID) error {
+	if typ != "defect" {
+		return nil // a comment is read when its create asks whether its id is taken
+	}
+	return b.Batch.Preload(ctx, ids)
+}
+
+func (b *defectBatch) Replay(err error) bool { return errors.Is(err, defect.ErrUnbatched) }
 
 func defectWriter(svc *defect.Service) *Writer {
 	return &Writer{

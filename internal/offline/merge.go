@@ -17,12 +17,12 @@ import (
 
 // merge applies one change inside its savepoint. A conflict is returned as a result
 // (the caller rolls the savepoint back); any error is the domain's answer.
-func (s *PushService) merge(ctx context.Context, w *Writer, c *Change) (*Result, error) {
+func (a *applier) merge(ctx context.Context, w *Writer, c *Change) (*Result, error) {
 	rt, _ := Lookup(w.Type)
 	if c.ID == uuid.Nil {
 		return nil, apperr.Invalid("the change names no record", apperr.FieldError{Field: "id", Rule: "required", Message: "is required"})
 	}
-	state, err := s.store.LockRow(ctx, rt.Table, w.AuthorColumn, c.ID)
+	state, err := a.state(ctx, rt, w, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (s *PushService) merge(ctx context.Context, w *Writer, c *Change) (*Result,
 			// The app did not hear back from an earlier push of this create and made
 			// more changes since: the record is its own, so this is an update.
 			if state.AuthorID == p.UserID {
-				return s.update(ctx, w, c, state, max(c.BaseVersion, 1), true)
+				return a.update(ctx, w, c, state, max(c.BaseVersion, 1), true)
 			}
 		}
 		if err := w.Create(ctx, c.ID, Fields(c.Fields), c.DeviceTime); err != nil {
@@ -55,7 +55,7 @@ func (s *PushService) merge(ctx context.Context, w *Writer, c *Change) (*Result,
 		if state == nil {
 			return nil, apperr.NotFound(w.Type)
 		}
-		return s.update(ctx, w, c, state, c.BaseVersion, false)
+		return a.update(ctx, w, c, state, c.BaseVersion, false)
 	case OpCommand:
 		if w.Command == nil {
 			return nil, unsupported(c)
@@ -69,7 +69,7 @@ func (s *PushService) merge(ctx context.Context, w *Writer, c *Change) (*Result,
 		// A status the server changed since the app's base version decides first: the
 		// command was given against a state that is gone.
 		if changed := changedSince(state, w.CommandColumns, c.BaseVersion); len(changed) > 0 {
-			return s.conflict(ctx, w, c.ID, changed)
+			return a.conflict(ctx, w, c.ID, changed)
 		}
 		if err := w.Command(ctx, c.ID, state.Version, c.Command); err != nil {
 			return nil, err
@@ -92,7 +92,7 @@ func (s *PushService) merge(ctx context.Context, w *Writer, c *Change) (*Result,
 		}
 		// Deleting what someone else changed since would lose their change unseen.
 		if state.Version != c.BaseVersion {
-			return s.conflict(ctx, w, c.ID, changedSince(state, nil, c.BaseVersion))
+			return a.conflict(ctx, w, c.ID, changedSince(state, nil, c.BaseVersion))
 		}
 		if err := w.Delete(ctx, c.ID, state.Version); err != nil {
 			return nil, err
@@ -100,13 +100,13 @@ func (s *PushService) merge(ctx context.Context, w *Writer, c *Change) (*Result,
 	default:
 		return nil, apperr.Invalid("unknown operation", apperr.FieldError{Field: "op", Rule: "oneof", Message: "must be create, update, delete or command"})
 	}
-	return s.applied(ctx, rt, c.ID)
+	return a.applied(ctx, rt, c.ID)
 }
 
 // update merges fields field by field: a field conflicts only when the server changed
 // it after base and holds a different value than the one sent. Fields sent with the
 // value the server already has are left out; the rest go to the domain service.
-func (s *PushService) update(ctx context.Context, w *Writer, c *Change, state *RowState, base int, fromCreate bool) (*Result, error) {
+func (a *applier) update(ctx context.Context, w *Writer, c *Change, state *RowState, base int, fromCreate bool) (*Result, error) {
 	rt, _ := Lookup(w.Type)
 	var conflicts []string
 	var bad []apperr.FieldError
@@ -153,7 +153,7 @@ func (s *PushService) update(ctx context.Context, w *Writer, c *Change, state *R
 	}
 	if len(conflicts) > 0 {
 		slices.Sort(conflicts)
-		return s.conflict(ctx, w, c.ID, conflicts)
+		return a.conflict(ctx, w, c.ID, conflicts)
 	}
 	if len(patch) == 0 {
 		// Nothing to change: the domain service, which checks permissions, is not asked.
@@ -163,7 +163,7 @@ func (s *PushService) update(ctx context.Context, w *Writer, c *Change, state *R
 	} else if err := w.Update(ctx, c.ID, state.Version, patch); err != nil {
 		return nil, err
 	}
-	return s.applied(ctx, rt, c.ID)
+	return a.applied(ctx, rt, c.ID)
 }
 
 // mergeKeyed merges a map field key by key (inspection answers): each key conflicts
@@ -209,32 +209,18 @@ func changedSince(state *RowState, cols []string, base int) []string {
 
 // conflict answers the server's record. The domain service has not run yet, so the
 // caller's right to see the record is checked here: outside it the answer is its error.
-func (s *PushService) conflict(ctx context.Context, w *Writer, id uuid.UUID, fields []string) (*Result, error) {
+func (a *applier) conflict(ctx context.Context, w *Writer, id uuid.UUID, fields []string) (*Result, error) {
 	if err := w.visible(ctx, id); err != nil {
 		return nil, err
 	}
 	rt, _ := Lookup(w.Type)
-	rec, err := s.store.Record(ctx, rt, id)
-	if err != nil {
-		return nil, err
-	}
-	r := &Result{Status: StatusConflict, Record: rec, Conflicts: fields}
-	if v, ok := versionOf(rec); ok {
-		r.Version = &v
-	}
-	return r, nil
+	r := &Result{Status: StatusConflict, Conflicts: fields}
+	return r, a.withRecord(ctx, rt, id, r, nil)
 }
 
-func (s *PushService) applied(ctx context.Context, rt *RecordType, id uuid.UUID) (*Result, error) {
-	rec, err := s.store.Record(ctx, rt, id)
-	if err != nil {
-		return nil, err
-	}
-	r := &Result{Status: StatusApplied, Record: rec}
-	if v, ok := versionOf(rec); ok {
-		r.Version = &v
-	}
-	return r, nil
+func (a *applier) applied(ctx context.Context, rt *RecordType, id uuid.UUID) (*Result, error) {
+	r := &Result{Status: StatusApplied}
+	return r, a.withRecord(ctx, rt, id, r, nil)
 }
 
 func requireBase(c *Change) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -99,6 +100,18 @@ type OpRow struct {
 	ReceivedAt time.Time
 }
 
+// Record is a record as the pull sends it, with its version.
+type Record struct {
+	JSON    json.RawMessage
+	Version int
+}
+
+// LoggedOp is an operation with the result it is answered with again when resent.
+type LoggedOp struct {
+	OpRow
+	Result *Result
+}
+
 // RowState is what the merge needs of a stored record, read under a row lock: its
 // columns as JSON, its version, the version that last changed each column, its author.
 type RowState struct {
@@ -111,17 +124,17 @@ type RowState struct {
 
 // Store is the storage the push needs.
 type Store interface {
-	// ClaimOps logs a batch's operations as pending and returns the stored results of
-	// those logged before (waiting for a push of the same operations still running).
-	ClaimOps(ctx context.Context, deviceID string, userID uuid.UUID, ops []OpRow) (stored map[uuid.UUID]*Result, err error)
-	// SaveResults records the outcomes of claimed operations.
-	SaveResults(ctx context.Context, deviceID string, results []*Result) error
-	// LockRows locks the rows of ids that exist, in id order.
-	LockRows(ctx context.Context, table string, ids []uuid.UUID) error
-	// LockRow reads a record's row FOR UPDATE; nil when absent.
-	LockRow(ctx context.Context, table, authorColumn string, id uuid.UUID) (*RowState, error)
-	// Record reads a record as the pull sends it.
-	Record(ctx context.Context, rt *RecordType, id uuid.UUID) (json.RawMessage, error)
+	// ClaimOps takes the device's operation log for the transaction (a push from the
+	// same device waits for it) and returns the stored results of the operations among
+	// opIDs that were logged before.
+	ClaimOps(ctx context.Context, deviceID string, userID uuid.UUID, opIDs []uuid.UUID) (stored map[uuid.UUID]*Result, err error)
+	// SaveResults logs operations applied now with their results.
+	SaveResults(ctx context.Context, deviceID string, userID uuid.UUID, ops []LoggedOp) error
+	// LockRows locks the rows of ids that exist, in the order given, and reads them;
+	// absent ids are left out.
+	LockRows(ctx context.Context, table, authorColumn string, ids []uuid.UUID) (map[uuid.UUID]*RowState, error)
+	// Records reads records as the pull sends them; absent ids are left out.
+	Records(ctx context.Context, rt *RecordType, ids []uuid.UUID) (map[uuid.UUID]Record, error)
 }
 
 // Tx runs fn in one transaction; nested calls run in savepoints.
@@ -138,15 +151,18 @@ type Limits struct {
 // PushService applies the changes phones made offline through the same domain
 // services as the API, so permissions and rules are the same.
 type PushService struct {
-	store   Store
-	tx      Tx
-	writers map[string]*Writer
-	limits  Limits
-	now     func() time.Time
+	store    Store
+	tx       Tx
+	writers  map[string]*Writer
+	batchers []Batcher
+	batchOf  map[string]int // record type → index in batchers
+	limits   Limits
+	now      func() time.Time
 }
 
-// NewPushService builds the push side; writers name each record type phones may write.
-func NewPushService(store Store, tx Tx, writers []*Writer, limits Limits, now func() time.Time) *PushService {
+// NewPushService builds the push side; writers name each record type phones may write,
+// batchers the types whose runs of changes are applied in one unit of work.
+func NewPushService(store Store, tx Tx, writers []*Writer, batchers []Batcher, limits Limits, now func() time.Time) *PushService {
 	if now == nil {
 		now = time.Now
 	}
@@ -157,15 +173,26 @@ func NewPushService(store Store, tx Tx, writers []*Writer, limits Limits, now fu
 		}
 		m[w.Type] = w
 	}
-	return &PushService{store: store, tx: tx, writers: m, limits: limits, now: now}
+	batchOf := map[string]int{}
+	for i, b := range batchers {
+		for _, t := range b.Types() {
+			if _, ok := m[t]; !ok {
+				panic("offline: batcher for a type without a writer: " + t)
+			}
+			batchOf[t] = i
+		}
+	}
+	return &PushService{store: store, tx: tx, writers: m, batchers: batchers, batchOf: batchOf, limits: limits, now: now}
 }
 
 // Limits reports the push limits (the API checks the body size before parsing).
 func (s *PushService) Limits() Limits { return s.limits }
 
-// Push applies a batch in order, each change in its own savepoint: a change that fails
-// rolls back alone and the batch goes on. Results are logged in the same transaction
-// as the changes, so a change is applied exactly when its result is kept.
+// Push applies a batch in order. Results are logged in the same transaction as the
+// changes, so a change is applied exactly when its result is kept. Runs of changes a
+// batcher takes (each record once) are applied in one unit of work; any other change
+// runs alone in its own savepoint. Either way a change that fails leaves nothing behind
+// and the batch goes on.
 func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	p, err := authz.Caller(ctx)
 	if err != nil {
@@ -177,33 +204,49 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 	out := &PushResult{Results: make([]Result, 0, len(req.Changes))}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
 		now := s.now().UTC()
-		ops := make([]OpRow, len(req.Changes))
+		opIDs := make([]uuid.UUID, len(req.Changes))
 		for i, c := range req.Changes {
-			ops[i] = OpRow{OpID: c.OpID, RecordType: c.Type, RecordID: c.ID, DeviceTime: c.DeviceTime, ReceivedAt: now}
+			opIDs[i] = c.OpID
 		}
-		stored, err := s.store.ClaimOps(ctx, req.DeviceID, p.UserID, ops)
+		stored, err := s.store.ClaimOps(ctx, req.DeviceID, p.UserID, opIDs)
 		if err != nil {
 			return err
 		}
-		if err := s.lockTargets(ctx, req.Changes); err != nil {
+		states, err := s.lockTargets(ctx, req.Changes)
+		if err != nil {
 			return err
 		}
 		failed := map[uuid.UUID]uuid.UUID{} // record id → op id of the rejected change
-		fresh := make([]*Result, 0, len(req.Changes))
-		for i := range req.Changes {
+		touched := map[recordKey]bool{}     // records changed so far: their states are stale
+		fresh := make([]LoggedOp, 0, len(req.Changes))
+		for i := 0; i < len(req.Changes); {
 			c := &req.Changes[i]
 			if prev, ok := stored[c.OpID]; ok {
 				out.Results = append(out.Results, s.resent(prev, c, failed))
+				i++
 				continue
 			}
-			r, err := s.pushOne(ctx, c, now, failed)
+			n, batcher := s.run(req.Changes[i:], stored, touched)
+			var rs []*Result
+			if batcher != nil {
+				rs, err = s.applyRun(ctx, batcher, req.Changes[i:i+n], states, now, failed)
+			} else {
+				var r *Result
+				r, err = s.pushOne(ctx, c, now, failed)
+				rs = []*Result{r}
+			}
 			if err != nil {
 				return err
 			}
-			fresh = append(fresh, r)
-			out.Results = append(out.Results, *r)
+			for k, r := range rs {
+				c := &req.Changes[i+k]
+				touched[keyOf(c)] = true
+				fresh = append(fresh, logged(c, r, now))
+				out.Results = append(out.Results, *r)
+			}
+			i += n
 		}
-		return s.store.SaveResults(ctx, req.DeviceID, fresh)
+		return s.store.SaveResults(ctx, req.DeviceID, p.UserID, fresh)
 	})
 	if err != nil {
 		return nil, err
@@ -211,28 +254,137 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 	return out, nil
 }
 
+// logged is what the operation log keeps of a change's result: all of it but the record
+// of an applied change, which the next pull brings (a resend is answered with the
+// version).
+func logged(c *Change, r *Result, now time.Time) LoggedOp {
+	kept := *r
+	if kept.Status == StatusApplied {
+		kept.Record = nil
+	}
+	return LoggedOp{
+		OpRow:  OpRow{OpID: c.OpID, RecordType: c.Type, RecordID: c.ID, DeviceTime: c.DeviceTime, ReceivedAt: now},
+		Result: &kept,
+	}
+}
+
+// recordKey names a record across types.
+type recordKey struct {
+	typ string
+	id  uuid.UUID
+}
+
+func keyOf(c *Change) recordKey { return recordKey{c.Type, c.ID} }
+
 // lockTargets locks every record the batch changes, table by table in registry order
 // and by id within a table, before any change runs: two phones pushing overlapping
-// records in different orders then wait for each other instead of deadlocking.
-func (s *PushService) lockTargets(ctx context.Context, changes []Change) error {
+// records in different orders then wait for each other instead of deadlocking. It
+// returns the rows as they were before the push.
+func (s *PushService) lockTargets(ctx context.Context, changes []Change) (map[recordKey]*RowState, error) {
 	byType := map[string][]uuid.UUID{}
 	for _, c := range changes {
 		if _, ok := s.writers[c.Type]; ok {
 			byType[c.Type] = append(byType[c.Type], c.ID)
 		}
 	}
+	states := map[recordKey]*RowState{}
 	for _, rt := range Registry {
 		ids := byType[rt.Name]
 		if len(ids) == 0 {
 			continue
 		}
 		slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
-		if err := s.store.LockRows(ctx, rt.Table, slices.Compact(ids)); err != nil {
-			return err
+		rows, err := s.store.LockRows(ctx, rt.Table, s.writers[rt.Name].AuthorColumn, slices.Compact(ids))
+		if err != nil {
+			return nil, err
+		}
+		for id, st := range rows {
+			states[recordKey{rt.Name, id}] = st
 		}
 	}
-	return nil
+	return states, nil
 }
+
+// run finds how many changes from the first one on go together: a run a batcher
+// takes, or the first change alone.
+func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result, touched map[recordKey]bool) (int, Batcher) {
+	bi, ok := s.batchOf[changes[0].Type]
+	if !ok || touched[keyOf(&changes[0])] {
+		return 1, nil
+	}
+	seen := map[recordKey]bool{}
+	n := 0
+	for i := range changes {
+		c := &changes[i]
+		k := keyOf(c)
+		if _, resent := stored[c.OpID]; resent || touched[k] || seen[k] {
+			break
+		}
+		if j, ok := s.batchOf[c.Type]; !ok || j != bi {
+			break
+		}
+		seen[k] = true
+		n++
+	}
+	return n, s.batchers[bi]
+}
+
+// applyRun applies a run of changes in one unit of work, inside one savepoint: the
+// rows were read before the push, writes are kept by the batch and written at the end
+// with a few statements, and the records the results carry are read once after that.
+// When the batch cannot take a change, or its writes fail as a whole (a row that
+// appeared meanwhile), the savepoint is rolled back and the run is applied again one
+// change at a time, which answers each change on its own.
+func (s *PushService) applyRun(ctx context.Context, bt Batcher, run []Change, states map[recordKey]*RowState,
+	now time.Time, failed map[uuid.UUID]uuid.UUID) ([]*Result, error) {
+	before := maps.Clone(failed)
+	var rs []*Result
+	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+		b := bt.Begin()
+		ids := map[string][]uuid.UUID{}
+		for _, c := range run {
+			ids[c.Type] = append(ids[c.Type], c.ID)
+		}
+		for typ, list := range ids {
+			if err := b.Preload(ctx, typ, list); err != nil {
+				return err
+			}
+		}
+		a := &applier{s: s, batch: b, states: states}
+		for i := range run {
+			r, err := a.apply(ctx, &run[i], failed)
+			if err != nil {
+				return err
+			}
+			s.finish(&run[i], r, now, failed)
+			rs = append(rs, r)
+		}
+		if err := b.Flush(ctx); err != nil {
+			if transient(err) {
+				return err
+			}
+			return fmt.Errorf("%w: %w", errReplay, err)
+		}
+		return a.fillRecords(ctx)
+	})
+	if !errors.Is(err, errReplay) {
+		return rs, err
+	}
+	clear(failed)
+	maps.Copy(failed, before)
+	rs = rs[:0]
+	for i := range run {
+		r, err := s.pushOne(ctx, &run[i], now, failed)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// errReplay asks for a run to be applied again one change at a time.
+var errReplay = errors.New("apply the run one change at a time")
 
 // resent answers an operation applied before with its first result.
 func (s *PushService) resent(prev *Result, c *Change, failed map[uuid.UUID]uuid.UUID) Result {
@@ -268,12 +420,20 @@ func (s *PushService) checkRequest(req PushRequest) error {
 	return nil
 }
 
-// pushOne applies one claimed change and flags the device's clock when it is off.
+// pushOne applies one claimed change in its own savepoint.
 func (s *PushService) pushOne(ctx context.Context, c *Change, now time.Time, failed map[uuid.UUID]uuid.UUID) (*Result, error) {
-	r, err := s.apply(ctx, c, failed)
+	a := &applier{s: s}
+	r, err := a.apply(ctx, c, failed)
 	if err != nil {
 		return nil, err
 	}
+	s.finish(c, r, now, failed)
+	return r, nil
+}
+
+// finish names the change in its result, flags the device's clock when it is off and
+// remembers a rejection for the changes that depend on it.
+func (s *PushService) finish(c *Change, r *Result, now time.Time, failed map[uuid.UUID]uuid.UUID) {
 	r.OpID = c.OpID
 	if c.DeviceTime != nil {
 		if skew := c.DeviceTime.Sub(now); skew > MaxSkew || skew < -MaxSkew {
@@ -284,14 +444,13 @@ func (s *PushService) pushOne(ctx context.Context, c *Change, now time.Time, fai
 	if r.Status == StatusRejected {
 		failed[c.ID] = c.OpID
 	}
-	return r, nil
 }
 
-// apply runs a change in a savepoint and turns its error into a result. A transient
+// apply runs a change atomically and turns its error into a result. A transient
 // fault (the database gone, a deadlock) is no answer about the change: it fails the whole
 // push, nothing of it is kept, and the app sends the batch again.
-func (s *PushService) apply(ctx context.Context, c *Change, failed map[uuid.UUID]uuid.UUID) (*Result, error) {
-	w, ok := s.writers[c.Type]
+func (a *applier) apply(ctx context.Context, c *Change, failed map[uuid.UUID]uuid.UUID) (*Result, error) {
+	w, ok := a.writer(c.Type)
 	if !ok {
 		return rejected(apperr.Invalid("unknown record type", apperr.FieldError{Field: "type", Rule: "oneof", Message: "is not a record type phones may write"})), nil
 	}
@@ -300,9 +459,9 @@ func (s *PushService) apply(ctx context.Context, c *Change, failed map[uuid.UUID
 			fmt.Sprintf("depends on change %s of this push, which was rejected", dep), nil)), nil
 	}
 	var r *Result
-	err := s.tx.InTx(ctx, func(ctx context.Context) error {
+	err := a.atomically(ctx, func(ctx context.Context) error {
 		var err error
-		r, err = s.merge(ctx, w, c)
+		r, err = a.merge(ctx, w, c)
 		if err == nil && r.Status != StatusApplied {
 			// A conflict found while merging leaves nothing written.
 			return errConflictRollback
@@ -312,7 +471,7 @@ func (s *PushService) apply(ctx context.Context, c *Change, failed map[uuid.UUID
 	if err == nil || errors.Is(err, errConflictRollback) {
 		return r, nil
 	}
-	if transient(err) {
+	if transient(err) || errors.Is(err, errReplay) {
 		return nil, err
 	}
 	if e, ok := apperr.As(err); !ok || e.Kind == apperr.KindInternal {
@@ -320,7 +479,7 @@ func (s *PushService) apply(ctx context.Context, c *Change, failed map[uuid.UUID
 		// from pushing the same batch forever. The cause is not shown.
 		return rejected(apperr.Internal("apply change: %w", err)), nil
 	}
-	return s.failure(ctx, c, err), nil
+	return a.failure(ctx, c, err)
 }
 
 // transient reports a fault that a later push may not meet: the database unreachable,
@@ -338,20 +497,15 @@ var errConflictRollback = errors.New("conflict: roll the change back")
 
 // failure maps a domain error: a clash with the record's state is a conflict carrying
 // the record; everything else the client can fix is a rejection with its problem.
-func (s *PushService) failure(ctx context.Context, c *Change, err error) *Result {
+func (a *applier) failure(ctx context.Context, c *Change, err error) (*Result, error) {
 	e, _ := apperr.As(err)
 	// Current is set only when the caller may see the record.
 	if e.Kind == apperr.KindConflict && e.Code != "id-exists" && e.Current != nil {
 		rt, _ := Lookup(c.Type)
-		if rec, rErr := s.store.Record(ctx, rt, c.ID); rErr == nil {
-			res := &Result{Status: StatusConflict, Record: rec, Problem: problemOf(e), Conflicts: conflictFields(c)}
-			if v, ok := versionOf(rec); ok {
-				res.Version = &v
-			}
-			return res
-		}
+		res := &Result{Status: StatusConflict, Problem: problemOf(e), Conflicts: conflictFields(c)}
+		return res, a.withRecord(ctx, rt, c.ID, res, rejected(e))
 	}
-	return rejected(e)
+	return rejected(e), nil
 }
 
 // conflictFields names what a change that clashed with the record's state touched.
@@ -447,14 +601,4 @@ func problemOf(e *apperr.Error) *Problem {
 		detail = "the change could not be applied"
 	}
 	return &Problem{Type: ProblemBase + e.Code, Title: http.StatusText(status), Status: status, Detail: detail, Errors: e.Fields}
-}
-
-func versionOf(rec json.RawMessage) (int, bool) {
-	var v struct {
-		Version *int `json:"version"`
-	}
-	if json.Unmarshal(rec, &v) != nil || v.Version == nil {
-		return 0, false
-	}
-	return *v.Version, true
 }

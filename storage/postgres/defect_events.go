@@ -10,15 +10,6 @@ import (
 	"github.com/fieldops/fieldops/internal/page"
 )
 
-// defectUUIDArray writes ids as a PostgreSQL array literal, cast to uuid[] in the statement.
-func defectUUIDArray(ids []uuid.UUID) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = id.String()
-	}
-	return "{" + strings.Join(parts, ",") + "}"
-}
-
 func parseDefectUUIDArray(s string) ([]uuid.UUID, error) {
 	s = strings.Trim(s, "{}")
 	if s == "" {
@@ -52,7 +43,7 @@ func (s *DefectStore) InsertEvent(ctx context.Context, e *defect.Event) error {
 		owner_id, due_at, note, attachment_ids, device_at)
 		SELECT $1, d.project_id, $2, $3, $4, $5, $6, $7, $8, $9::uuid[], $10 FROM defects d WHERE d.id = $1`,
 		pgUUID(e.DefectID), string(e.Action), from, string(e.ToStatus), pgUUID(e.ActorID),
-		pgUUIDPtr(e.OwnerID), e.DueAt, e.Note, defectUUIDArray(ids), e.DeviceAt)
+		pgUUIDPtr(e.OwnerID), e.DueAt, e.Note, uuidArray(ids), e.DeviceAt)
 	return err
 }
 

@@ -47,6 +47,9 @@ func lockSuffix(lock inspection.Lock, alias string) string {
 	return ""
 }
 
+// arrayQuote escapes an element of a quoted array literal.
+var arrayQuote = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // pgArray writes a PostgreSQL array literal of values, each quoted.
 func pgArray[T ~string](values []T) string {
 	var sb strings.Builder
@@ -56,19 +59,24 @@ func pgArray[T ~string](values []T) string {
 			sb.WriteByte(',')
 		}
 		sb.WriteByte('"')
-		sb.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(string(v)))
+		sb.WriteString(arrayQuote.Replace(string(v)))
 		sb.WriteByte('"')
 	}
 	sb.WriteByte('}')
 	return sb.String()
 }
 
+// uuidArray writes a PostgreSQL array literal of ids (which need no quotes).
 func uuidArray(ids []uuid.UUID) string {
-	s := make([]string, len(ids))
+	b := make([]byte, 0, 2+37*len(ids))
+	b = append(b, '{')
 	for i, id := range ids {
-		s[i] = id.String()
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, id.String()...)
 	}
-	return pgArray(s)
+	return string(append(b, '}'))
 }
 
 type inspectionRow struct {

@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,61 +20,21 @@ func NewPushStore(db *DB) *PushStore { return &PushStore{db: db} }
 
 var _ offline.Store = (*PushStore)(nil)
 
-func (s *PushStore) conn(ctx context.Context) interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-} {
-	return s.db.Gorm(ctx).Statement.ConnPool
-}
-
-type opJSON struct {
-	OpID       uuid.UUID  `json:"op_id"`
-	RecordType string     `json:"record_type"`
-	RecordID   uuid.UUID  `json:"record_id"`
-	DeviceTime *time.Time `json:"device_time"`
-}
-
-// ClaimOps inserts a batch's operations as pending in one statement. ON CONFLICT waits
-// for a push of the same operations still running elsewhere, so the stored results are
-// the ones read for the operations it did not insert.
-func (s *PushStore) ClaimOps(ctx context.Context, deviceID string, userID uuid.UUID, ops []offline.OpRow) (map[uuid.UUID]*offline.Result, error) {
-	if len(ops) == 0 {
-		return nil, nil
-	}
-	rows := make([]opJSON, len(ops))
-	for i, op := range ops {
-		rows[i] = opJSON{OpID: op.OpID, RecordType: op.RecordType, RecordID: op.RecordID, DeviceTime: op.DeviceTime}
-	}
-	raw, err := json.Marshal(rows)
-	if err != nil {
+// ClaimOps takes the device's operation log for the rest of the transaction (a push
+// from the same device id waits until this one ends) and returns the stored results of
+// the operations among opIDs logged before. It also sets the transaction's time zone
+// to UTC, in which Records writes times as the pull does.
+func (s *PushStore) ClaimOps(ctx context.Context, deviceID string, userID uuid.UUID, opIDs []uuid.UUID) (map[uuid.UUID]*offline.Result, error) {
+	if _, err := s.db.exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('fieldops.sync_ops:' || $1, 0)), set_config('TimeZone', 'UTC', true)`, deviceID); err != nil {
 		return nil, err
 	}
-	var claimed int
-	err = s.conn(ctx).QueryRowContext(ctx, `
-WITH ins AS (
-  INSERT INTO sync_ops (device_id, op_id, user_id, record_type, record_id, status, device_time, received_at)
-  SELECT $1, x.op_id, $2, x.record_type, x.record_id, 'pending', x.device_time, $3
-    FROM jsonb_to_recordset($4::jsonb) AS x(op_id uuid, record_type text, record_id uuid, device_time timestamptz)
-   ORDER BY x.op_id -- one order for every push: overlapping retries wait, never deadlock
-  ON CONFLICT (device_id, op_id) DO NOTHING
-  RETURNING 1)
-SELECT count(*) FROM ins`, deviceID, userID, ops[0].ReceivedAt, raw).Scan(&claimed)
-	if err != nil {
-		return nil, Translate(err)
-	}
-	if claimed == len(ops) {
+	if len(opIDs) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(ops))
-	for i, op := range ops {
-		ids[i] = op.OpID.String()
-	}
-	idsJSON, _ := json.Marshal(ids) //nolint:errcheck // strings always marshal
-	q, err := s.db.Gorm(ctx).Statement.ConnPool.QueryContext(ctx, `
-SELECT op_id, user_id, result FROM sync_ops
- WHERE device_id = $1 AND status <> 'pending' AND op_id IN (SELECT jsonb_array_elements_text($2::jsonb)::uuid)`, deviceID, idsJSON)
+	q, err := s.db.query(ctx, `SELECT s.op_id, s.user_id, s.result FROM unnest($2::uuid[]) AS x(op_id)
+		JOIN sync_ops s ON s.device_id = $1 AND s.op_id = x.op_id WHERE s.status <> 'pending'`, deviceID, uuidArray(opIDs))
 	if err != nil {
-		return nil, Translate(err)
+		return nil, err
 	}
 	defer q.Close()
 	stored := map[uuid.UUID]*offline.Result{}
@@ -104,109 +61,108 @@ SELECT op_id, user_id, result FROM sync_ops
 	return stored, Translate(q.Err())
 }
 
-type resultJSON struct {
-	OpID   uuid.UUID       `json:"op_id"`
-	Status string          `json:"status"`
-	Result *offline.Result `json:"result"`
+type loggedJSON struct {
+	OpID       uuid.UUID       `json:"op_id"`
+	RecordType string          `json:"record_type"`
+	RecordID   uuid.UUID       `json:"record_id"`
+	DeviceTime *time.Time      `json:"device_time"`
+	Status     string          `json:"status"`
+	Result     *offline.Result `json:"result"`
 }
 
-// SaveResults records the outcomes of claimed operations in one statement.
-func (s *PushStore) SaveResults(ctx context.Context, deviceID string, results []*offline.Result) error {
-	if len(results) == 0 {
+// SaveResults logs operations with their results, in one statement.
+func (s *PushStore) SaveResults(ctx context.Context, deviceID string, userID uuid.UUID, ops []offline.LoggedOp) error {
+	if len(ops) == 0 {
 		return nil
 	}
-	rows := make([]resultJSON, len(results))
-	for i, r := range results {
-		rows[i] = resultJSON{OpID: r.OpID, Status: string(r.Status), Result: r}
+	rows := make([]loggedJSON, len(ops))
+	for i, op := range ops {
+		rows[i] = loggedJSON{OpID: op.OpID, RecordType: op.RecordType, RecordID: op.RecordID, DeviceTime: op.DeviceTime,
+			Status: string(op.Result.Status), Result: op.Result}
 	}
 	raw, err := json.Marshal(rows)
 	if err != nil {
 		return err
 	}
-	_, err = s.conn(ctx).ExecContext(ctx, `
-UPDATE sync_ops s SET status = x.status, result = x.result
-  FROM jsonb_to_recordset($2::jsonb) AS x(op_id uuid, status text, result jsonb)
- WHERE s.device_id = $1 AND s.op_id = x.op_id`, deviceID, raw)
-	return Translate(err)
+	_, err = s.db.exec(ctx, `
+INSERT INTO sync_ops (device_id, op_id, user_id, record_type, record_id, status, result, device_time, received_at)
+SELECT $1, x.op_id, $2, x.record_type, x.record_id, x.status, x.result, x.device_time, $3
+  FROM jsonb_to_recordset($4::jsonb) AS x(op_id uuid, record_type text, record_id uuid, device_time timestamptz, status text, result jsonb)`,
+		deviceID, pgUUID(userID), ops[0].ReceivedAt, raw)
+	return err
 }
 
 // pushTables are the tables a push may lock; the names reach SQL, so they are checked.
 var pushTables = map[string]bool{"inspections": true, "defects": true, "defect_comments": true, "work_orders": true, "attachments": true}
 
-// LockRows locks the rows of ids that exist, in the order given.
-func (s *PushStore) LockRows(ctx context.Context, table string, ids []uuid.UUID) error {
-	if !pushTables[table] {
-		return apperr.Internal("push to table %q", table)
-	}
-	list := make([]string, len(ids))
-	for i, id := range ids {
-		list[i] = id.String()
-	}
-	raw, _ := json.Marshal(list) //nolint:errcheck // strings always marshal
-	_, err := s.conn(ctx).ExecContext(ctx, `
-SELECT 1 FROM `+table+` r
-  JOIN jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS x(id, n) ON r.id = x.id::uuid
- ORDER BY x.n FOR UPDATE OF r`, raw)
-	return Translate(err)
-}
-
-// LockRow reads a row FOR UPDATE with its columns as JSON.
-func (s *PushStore) LockRow(ctx context.Context, table, authorColumn string, id uuid.UUID) (*offline.RowState, error) {
+// LockRows locks the rows of ids that exist, in the order given, and reads them with
+// their columns as JSON; absent ids are left out of the map.
+func (s *PushStore) LockRows(ctx context.Context, table, authorColumn string, ids []uuid.UUID) (map[uuid.UUID]*offline.RowState, error) {
 	if !pushTables[table] {
 		return nil, apperr.Internal("push to table %q", table)
 	}
-	var raw []byte
-	err := s.conn(ctx).QueryRowContext(ctx, `SELECT to_jsonb(r) FROM `+table+` r WHERE r.id = $1 FOR UPDATE`, id).Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	rows, err := s.db.query(ctx, `
+SELECT r.id, r.version, r.field_versions, r.deleted_at IS NOT NULL, to_jsonb(r) FROM `+table+` r
+  JOIN unnest($1::uuid[]) WITH ORDINALITY AS x(id, n) ON r.id = x.id
+ ORDER BY x.n FOR UPDATE OF r`, uuidArray(ids))
 	if err != nil {
-		return nil, Translate(err)
-	}
-	st := &offline.RowState{}
-	if err := json.Unmarshal(raw, &st.Columns); err != nil {
 		return nil, err
 	}
-	var row struct {
-		Version       int            `json:"version"`
-		FieldVersions map[string]int `json:"field_versions"`
-		DeletedAt     *string        `json:"deleted_at"`
+	defer rows.Close()
+	out := make(map[uuid.UUID]*offline.RowState, len(ids))
+	for rows.Next() {
+		var id uuid.UUID
+		var stamps, raw []byte
+		st := &offline.RowState{}
+		if err := rows.Scan(&id, &st.Version, &stamps, &st.Deleted, &raw); err != nil {
+			return nil, Translate(err)
+		}
+		if err := json.Unmarshal(stamps, &st.FieldVersions); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &st.Columns); err != nil {
+			return nil, err
+		}
+		if a, ok := st.Columns[authorColumn]; ok {
+			_ = json.Unmarshal(a, &st.AuthorID) //nolint:errcheck // a null author stays uuid.Nil
+		}
+		out[id] = st
 	}
-	if err := json.Unmarshal(raw, &row); err != nil {
-		return nil, err
-	}
-	st.Version, st.FieldVersions, st.Deleted = row.Version, row.FieldVersions, row.DeletedAt != nil
-	if a, ok := st.Columns[authorColumn]; ok {
-		_ = json.Unmarshal(a, &st.AuthorID) //nolint:errcheck // a null author stays uuid.Nil
-	}
-	return st, nil
+	return out, Translate(rows.Err())
 }
 
-// Record reads one record in the pull's shape, from the registry's declaration.
-func (s *PushStore) Record(ctx context.Context, rt *offline.RecordType, id uuid.UUID) (json.RawMessage, error) {
-	parts := make([]string, 0, len(rt.Fields))
-	for _, f := range rt.Fields {
-		parts = append(parts, fmt.Sprintf("'%s', %s", f.JSON, f.SQL))
+// Records reads records in the pull's shape, from the registry's declaration; ids
+// not found are left out.
+func (s *PushStore) Records(ctx context.Context, rt *offline.RecordType, ids []uuid.UUID) (map[uuid.UUID]offline.Record, error) {
+	if !pushTables[rt.Table] || rt.Key != "id" {
+		return nil, apperr.Internal("push to table %q", rt.Table)
 	}
-	// jsonb_build_object takes at most 100 arguments: build in chunks and concatenate.
-	var chunks []string
-	for len(parts) > 0 {
-		n := min(len(parts), 40)
-		chunks = append(chunks, "jsonb_build_object("+strings.Join(parts[:n], ", ")+")")
-		parts = parts[n:]
-	}
-	var raw []byte
-	err := s.conn(ctx).QueryRowContext(ctx, `SELECT `+strings.Join(chunks, " || ")+` FROM `+rt.Table+` r WHERE r.`+rt.Key+` = $1`, id).Scan(&raw)
+	// The same JSON as the pull's; ClaimOps set the transaction's time zone to UTC.
+	rows, err := s.db.query(ctx, `SELECT r.id, r.version, `+recordJSON(rt)+` FROM unnest($1::uuid[]) AS x(id)
+		JOIN `+rt.Table+` r ON r.id = x.id`, uuidArray(ids))
 	if err != nil {
-		return nil, Translate(err)
-	}
-	if rt.Shape == nil {
-		return raw, nil
-	}
-	var rec map[string]any
-	if err := json.Unmarshal(raw, &rec); err != nil {
 		return nil, err
 	}
-	rt.Shape(rec)
-	return json.Marshal(rec)
+	defer rows.Close()
+	out := make(map[uuid.UUID]offline.Record, len(ids))
+	for rows.Next() {
+		var id uuid.UUID
+		var version int
+		var raw []byte
+		if err := rows.Scan(&id, &version, &raw); err != nil {
+			return nil, Translate(err)
+		}
+		if rt.Shape != nil {
+			var rec map[string]any
+			if err := json.Unmarshal(raw, &rec); err != nil {
+				return nil, err
+			}
+			rt.Shape(rec)
+			if raw, err = json.Marshal(rec); err != nil {
+				return nil, err
+			}
+		}
+		out[id] = offline.Record{JSON: raw, Version: version}
+	}
+	return out, Translate(rows.Err())
 }

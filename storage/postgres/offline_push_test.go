@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -45,7 +44,12 @@ func TestPushStore(t *testing.T) {
 	store := postgres.NewPushStore(db)
 	var st *offline.RowState
 	err = db.InTx(ctx, func(ctx context.Context) error {
-		st, err = store.LockRow(ctx, "inspections", "inspector_id", id)
+		missing := uuid.New()
+		rows, err := store.LockRows(ctx, "inspections", "inspector_id", []uuid.UUID{missing, id})
+		if _, found := rows[missing]; found || len(rows) != 1 {
+			t.Errorf("rows %v: only the existing id must be read", rows)
+		}
+		st = rows[id]
 		return err
 	})
 	if err != nil {
@@ -63,26 +67,26 @@ func TestPushStore(t *testing.T) {
 	if st.Version != 3 || st.AuthorID != amb || st.Deleted {
 		t.Fatalf("row state %+v", st)
 	}
-	if _, err := store.LockRow(ctx, "users", "id", id); err == nil {
+	if _, err := store.LockRows(ctx, "users", "id", []uuid.UUID{id}); err == nil {
 		t.Fatal("a table outside the push must be refused")
 	}
 
 	op := offline.OpRow{OpID: uuid.New(), RecordType: "inspection", RecordID: id, ReceivedAt: time.Now()}
-	stored, err := store.ClaimOps(ctx, "phone", amb, []offline.OpRow{op})
+	stored, err := store.ClaimOps(ctx, "phone", amb, []uuid.UUID{op.OpID})
 	if err != nil || len(stored) != 0 {
 		t.Fatalf("first claim: %v %v", stored, err)
 	}
 	v := 3
-	if err := store.SaveResults(ctx, "phone", []*offline.Result{{OpID: op.OpID, Status: offline.StatusApplied, Version: &v, Record: json.RawMessage(`{"id":"x"}`)}}); err != nil {
+	if err := store.SaveResults(ctx, "phone", amb, []offline.LoggedOp{{OpRow: op, Result: &offline.Result{OpID: op.OpID, Status: offline.StatusApplied, Version: &v}}}); err != nil {
 		t.Fatal(err)
 	}
 	other := offline.OpRow{OpID: uuid.New(), RecordType: "inspection", RecordID: id, ReceivedAt: time.Now()}
-	stored, err = store.ClaimOps(ctx, "phone", amb, []offline.OpRow{op, other})
+	stored, err = store.ClaimOps(ctx, "phone", amb, []uuid.UUID{op.OpID, other.OpID})
 	if err != nil || len(stored) != 1 || stored[op.OpID].Status != offline.StatusApplied || *stored[op.OpID].Version != 3 {
 		t.Fatalf("second claim: %+v %v", stored, err)
 	}
 	// The same op id from another account on the same device id says nothing of the first.
-	stored, err = store.ClaimOps(ctx, "phone", demo.OrganizationID, []offline.OpRow{op})
+	stored, err = store.ClaimOps(ctx, "phone", demo.OrganizationID, []uuid.UUID{op.OpID})
 	if err != nil || stored[op.OpID].Status != offline.StatusRejected || stored[op.OpID].Record != nil {
 		t.Fatalf("other user: %+v %v", stored, err)
 	}

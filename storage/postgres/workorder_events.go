@@ -25,7 +25,7 @@ func (s *WorkOrderStore) InsertEvent(ctx context.Context, e *workorder.Event) er
 		owner_id, note, attachment_ids, device_at)
 		SELECT $1, w.project_id, $2, $3, $4, $5, $6, $7, $8::uuid[], $9 FROM work_orders w WHERE w.id = $1`,
 		pgUUID(e.WorkOrderID), string(e.Action), from, string(e.ToStatus), pgUUID(e.ActorID),
-		pgUUIDPtr(e.OwnerID), e.Note, defectUUIDArray(ids), e.DeviceAt)
+		pgUUIDPtr(e.OwnerID), e.Note, uuidArray(ids), e.DeviceAt)
 }
 
 // ListEvents implements workorder.Store.

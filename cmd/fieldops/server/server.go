@@ -134,8 +134,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	// Every work order change reaches the SLA clocks in its own transaction.
 	s.WorkOrders = workorder.NewService(postgres.NewWorkOrderStore(db), db, s.Notify, s.SLA, nil)
 
-	s.SyncPush = offline.NewPushService(postgres.NewPushStore(db), db,
-		offline.Writers(offline.Services{Defects: s.Defects, Inspections: s.Inspections, WorkOrders: s.WorkOrders, Photos: s.Photos}),
+	pushVia := offline.Services{Defects: s.Defects, Inspections: s.Inspections, WorkOrders: s.WorkOrders, Photos: s.Photos,
+		DefectsBulk: postgres.NewDefectStore(db)}
+	s.SyncPush = offline.NewPushService(postgres.NewPushStore(db), db, offline.Writers(pushVia), offline.Batchers(pushVia),
 		offline.Limits{MaxChanges: cfg.SyncMaxChanges, MaxBytes: cfg.SyncMaxBytes}, nil)
 	// The clean-up job removes change-log rows older than the retention; older cursors reset.
 	db.SetSyncRetention(cfg.SyncRetention)

@@ -1,0 +1,240 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/api/apitest"
+	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/offline"
+	"github.com/fieldops/fieldops/storage/postgres"
+)
+
+// TestSyncPushBatchedAsOneByOne pushes the same story twice, with fresh record ids:
+// once through the push as the server runs it (runs of defect changes applied in one
+// unit of work) and once with every change in its own savepoint. The answers, the
+// records, their history, comments, field versions and change log must be the same.
+// The story mixes what a batch must get right: creates, rejections in the middle of a
+// run, a change depending on a rejected one, a record changed twice in one push, merges,
+// a conflict, commands, a create resent as an update and a whole batch resent.
+func TestSyncPushBatchedAsOneByOne(t *testing.T) {
+	env := apitest.New(t, apitest.WithEnv("FIELDOPS_LOG_LEVEL", "warn"))
+	ctx := t.Context()
+	via := offline.Services{Defects: env.Server.Defects, Inspections: env.Server.Inspections, WorkOrders: env.Server.WorkOrders,
+		Photos: env.Server.Photos, DefectsBulk: postgres.NewDefectStore(env.DB)}
+	limits := offline.Limits{MaxChanges: 500, MaxBytes: 4 << 20}
+	batched := offline.NewPushService(postgres.NewPushStore(env.DB), env.DB, offline.Writers(via), offline.Batchers(via), limits, nil)
+	single := offline.NewPushService(postgres.NewPushStore(env.DB), env.DB, offline.Writers(via), nil, limits, nil)
+
+	g := env.DB.Gorm(ctx)
+	var units []string
+	if err := g.Raw(`SELECT u.id::text FROM units u JOIN buildings b ON b.id = u.building_id
+		WHERE b.code = 'B1' AND u.number IN ('101', '102') ORDER BY u.number`).Scan(&units).Error; err != nil || len(units) != 2 {
+		t.Fatalf("units %v: %v", units, err)
+	}
+	as := func(login string, role authz.Role) context.Context {
+		var id uuid.UUID
+		if err := g.Raw(`SELECT id FROM users WHERE username = ?`, login).Row().Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return authz.WithPrincipal(ctx, &authz.Principal{UserID: id, OrganizationID: env.Demo.OrganizationID,
+			Projects: map[uuid.UUID][]authz.Role{env.Demo.ProjectID: {role}}})
+	}
+	amb, sup := as("ambassador", authz.RoleAmbassador), as("supervisor", authz.RoleSupervisor)
+	var engineer string
+	if err := g.Raw(`SELECT id::text FROM users WHERE username = 'engineer'`).Scan(&engineer).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	type step struct {
+		ctx     context.Context
+		device  string
+		changes []offline.Change
+	}
+	// story builds the pushes with record ids from id and op ids from op, so the two
+	// runs differ in ids only.
+	story := func(id, op func(label string) uuid.UUID) []step {
+		ch := func(opLabel, typ, rec string, o offline.Op, base int, body map[string]any) offline.Change {
+			c := offline.Change{OpID: op(opLabel), Type: typ, ID: id(rec), Op: o, BaseVersion: base}
+			raw := func(v any) json.RawMessage {
+				b, err := json.Marshal(v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+			if o == offline.OpCommand {
+				c.Command = raw(body)
+			} else if body != nil {
+				c.Fields = map[string]json.RawMessage{}
+				for k, v := range body {
+					if s, ok := v.(string); ok && strings.HasPrefix(s, "@") {
+						v = id(s[1:]).String() // a reference to another record of the story
+					}
+					c.Fields[k] = raw(v)
+				}
+			}
+			return c
+		}
+		defect := func(unit int, room, category, desc string) map[string]any {
+			return map[string]any{"unit_id": units[unit], "room": room, "category": category, "severity": "major",
+				"description": desc, "pin_x": 0.25, "pin_y": 0.5}
+		}
+		first := []offline.Change{
+			ch("1a", "defect", "A", offline.OpCreate, 0, defect(0, "bath", "leakage", "Water under the basin")),
+			ch("1b", "defect", "B", offline.OpCreate, 0, defect(1, "kitchen", "leakage", "Tap drips")),
+			ch("1c", "defect", "C", offline.OpCreate, 0, defect(0, "bath", "no-such-category", "Crack")),
+			ch("1d", "defect_comment", "A-note", offline.OpCreate, 0, map[string]any{"defect_id": "@A", "body": "Seen by the buyer"}),
+			ch("1e", "defect", "D", offline.OpCreate, 0, defect(0, "attic", "leakage", "No such room")),
+			ch("1f", "defect", "A", offline.OpUpdate, 1, map[string]any{"description": "Water under the basin, left"}),
+			ch("1g", "defect_comment", "C-note", offline.OpCreate, 0, map[string]any{"defect_id": "@C", "body": "Depends on C"}),
+			ch("1h", "defect", "E", offline.OpCreate, 0, defect(1, "bath", "leakage", "Grout missing")),
+			ch("1i", "defect", "F", offline.OpUpdate, 1, map[string]any{"description": "Never created"}),
+		}
+		return []step{
+			{amb, "phone-amb", first},
+			{sup, "phone-sup", []offline.Change{
+				ch("2a", "defect", "A", offline.OpCommand, 2, map[string]any{"action": "assign", "owner_id": engineer, "note": "Before Friday"}),
+				ch("2b", "defect", "B", offline.OpUpdate, 1, map[string]any{"description": "Tap drips, hot side"}),
+				ch("2c", "defect", "E", offline.OpUpdate, 1, map[string]any{"severity": "minor", "pin_x": 0.75}),
+				ch("2d", "defect", "E", offline.OpCommand, 1, map[string]any{"action": "cancel", "reason": "Duplicate of B"}),
+				ch("2e", "defect", "B", offline.OpCommand, 1, map[string]any{"action": "verify"}),
+			}},
+			{amb, "phone-amb", []offline.Change{
+				ch("3a", "defect", "A", offline.OpUpdate, 2, map[string]any{"room": "bath", "pin_y": 0.6}),
+				ch("3b", "defect", "B", offline.OpUpdate, 1, map[string]any{"description": "Tap drips, cold side"}),
+				ch("3c", "defect", "G", offline.OpCreate, 0, defect(1, "balcony", "leakage", "Door seal")),
+				ch("3d", "defect", "E", offline.OpUpdate, 3, map[string]any{"description": "Grout missing, shower"}),
+				ch("3e", "defect", "H", offline.OpDelete, 1, nil),
+				ch("3f", "defect_comment", "G-note", offline.OpCreate, 0, map[string]any{"defect_id": "@G", "body": "Photo to follow"}),
+			}},
+			// The app did not hear back from its first push and sends it again, then
+			// resends G's create with a change made since.
+			{amb, "phone-amb", first},
+			{amb, "phone-amb", []offline.Change{
+				ch("5a", "defect", "G", offline.OpCreate, 1, defect(1, "balcony", "leakage", "Door seal, left")),
+			}},
+		}
+	}
+
+	type outcome struct {
+		results []string          // each result as JSON, ids replaced by labels
+		rows    map[string]string // each record's row, history and log, ids replaced by labels
+	}
+	run := func(svc *offline.PushService) outcome {
+		labels := map[uuid.UUID]string{}
+		fresh := func(prefix string) func(string) uuid.UUID {
+			ids := map[string]uuid.UUID{}
+			return func(label string) uuid.UUID {
+				if id, ok := ids[label]; ok {
+					return id
+				}
+				id := uuid.New()
+				ids[label], labels[id] = id, prefix+label
+				return id
+			}
+		}
+		recID, opID := fresh(""), fresh("op-")
+		var out outcome
+		for _, s := range story(recID, opID) {
+			res, err := svc.Push(s.ctx, offline.PushRequest{DeviceID: s.device, Changes: s.changes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Results {
+				raw, err := json.Marshal(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out.results = append(out.results, string(raw))
+			}
+		}
+		out.rows = map[string]string{}
+		for id, label := range labels {
+			if strings.HasPrefix(label, "op-") {
+				continue
+			}
+			var rows []string
+			for _, q := range []string{
+				`SELECT to_jsonb(d) - 'id' - 'created_at' - 'updated_at' FROM defects d WHERE d.id = ?`,
+				`SELECT to_jsonb(c) - 'id' - 'created_at' - 'updated_at' FROM defect_comments c WHERE c.id = ?`,
+				`SELECT to_jsonb(e) - 'id' - 'created_at' FROM defect_events e WHERE e.defect_id = ? ORDER BY e.id`,
+				`SELECT to_jsonb(x) - 'id' - 'xid' - 'changed_at' FROM sync_changes x WHERE x.record_id = ? ORDER BY x.id`,
+			} {
+				var got []string
+				if err := g.Raw(q, id.String()).Scan(&got).Error; err != nil {
+					t.Fatal(err)
+				}
+				rows = append(rows, got...)
+			}
+			out.rows[label] = strings.Join(rows, "\n")
+		}
+		// Ids become labels; server times, which differ between the runs, become their kind.
+		uuidRE := regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+		timeRE := regexp.MustCompile(`"\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)"`)
+		norm := func(s string) string {
+			s = uuidRE.ReplaceAllStringFunc(s, func(m string) string {
+				if l, ok := labels[uuid.MustParse(m)]; ok {
+					return "<" + l + ">"
+				}
+				return m
+			})
+			return timeRE.ReplaceAllString(s, `"<time>"`)
+		}
+		for i := range out.results {
+			out.results[i] = norm(out.results[i])
+		}
+		for k, v := range out.rows {
+			out.rows[k] = norm(v)
+		}
+		return out
+	}
+
+	want, got := run(single), run(batched)
+	if len(want.results) != len(got.results) {
+		t.Fatalf("%d results one by one, %d batched", len(want.results), len(got.results))
+	}
+	statuses := map[string]int{}
+	for i := range want.results {
+		if want.results[i] != got.results[i] {
+			t.Errorf("result %d:\none by one %s\nbatched    %s", i, want.results[i], got.results[i])
+		}
+		var r struct{ Status string }
+		if err := json.Unmarshal([]byte(want.results[i]), &r); err != nil {
+			t.Fatal(err)
+		}
+		statuses[r.Status]++
+	}
+	// The story must reach every outcome, or the comparison proves little.
+	for _, s := range []string{"applied", "duplicate", "conflict", "rejected"} {
+		if statuses[s] == 0 {
+			t.Errorf("the story has no %s result: %v", s, statuses)
+		}
+	}
+	labels := slices.Sorted(func(yield func(string) bool) {
+		for k := range want.rows {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	written := 0
+	for _, l := range labels {
+		if want.rows[l] != got.rows[l] {
+			t.Errorf("record %s:\none by one:\n%s\nbatched:\n%s", l, want.rows[l], got.rows[l])
+		}
+		if want.rows[l] != "" {
+			written++
+		}
+	}
+	if written < 6 {
+		t.Errorf("only %d records written: %v", written, fmt.Sprint(want.rows))
+	}
+}

@@ -1,0 +1,142 @@
+package offline
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/fieldops/fieldops/internal/apperr"
+)
+
+// Batcher opens units of work for some record types: a run of pushed changes is
+// applied by the domain services as one at a time would be, but against rows read for
+// the whole run, with writes kept in memory and written at the end with a few
+// statements (see defect.Batch). That is what lets a push of hundreds of changes cost
+// a few round trips instead of several per change.
+type Batcher interface {
+	// Types are the record types its batches take.
+	Types() []string
+	// Begin opens a unit of work in the push's transaction.
+	Begin() Batch
+}
+
+// Batch is one unit of work.
+type Batch interface {
+	// Writer is the write side of a type, working over the batch.
+	Writer(typ string) (*Writer, bool)
+	// Preload reads the records of a type the run will change, with one statement.
+	Preload(ctx context.Context, typ string, ids []uuid.UUID) error
+	// Mark and Rollback undo the writes of a change that failed.
+	Mark() int
+	Rollback(mark int)
+	// Replay reports an error that asks for the change to be applied outside a batch.
+	Replay(err error) bool
+	// Flush writes what the batch kept.
+	Flush(ctx context.Context) error
+}
+
+// applier applies changes. Alone (batch nil), each change runs in its own savepoint and
+// reads its row and its result's record when it comes. In a batch, the rows were read
+// before the push, a failed change is undone by the batch, and the records the results
+// carry are read once, after the batch is written.
+type applier struct {
+	s      *PushService
+	batch  Batch
+	states map[recordKey]*RowState
+	later  []laterRecord
+}
+
+// laterRecord is a result waiting for its record; orElse answers when the record is
+// not there.
+type laterRecord struct {
+	res    *Result
+	typ    *RecordType
+	id     uuid.UUID
+	orElse *Result
+}
+
+func (a *applier) writer(typ string) (*Writer, bool) {
+	if a.batch != nil {
+		return a.batch.Writer(typ)
+	}
+	w, ok := a.s.writers[typ]
+	return w, ok
+}
+
+// atomically runs fn so that a failure leaves nothing of it.
+func (a *applier) atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	if a.batch == nil {
+		return a.s.tx.InTx(ctx, fn)
+	}
+	mark := a.batch.Mark()
+	err := fn(ctx)
+	if err != nil {
+		a.batch.Rollback(mark)
+		if a.batch.Replay(err) {
+			return errReplay
+		}
+	}
+	return err
+}
+
+// state is the record's row under lock, nil when it does not exist.
+func (a *applier) state(ctx context.Context, rt *RecordType, w *Writer, id uuid.UUID) (*RowState, error) {
+	if a.batch != nil {
+		return a.states[recordKey{rt.Name, id}], nil
+	}
+	rows, err := a.s.store.LockRows(ctx, rt.Table, w.AuthorColumn, []uuid.UUID{id})
+	return rows[id], err
+}
+
+// withRecord fills res with the record as it is after the change (now, or after the
+// batch is written); orElse replaces res when the record cannot be read (nil: an error).
+func (a *applier) withRecord(ctx context.Context, rt *RecordType, id uuid.UUID, res, orElse *Result) error {
+	if a.batch != nil {
+		a.later = append(a.later, laterRecord{res: res, typ: rt, id: id, orElse: orElse})
+		return nil
+	}
+	recs, err := a.s.store.Records(ctx, rt, []uuid.UUID{id})
+	if err != nil {
+		return err
+	}
+	rec, ok := recs[id]
+	return fill(res, rec, ok, orElse, rt)
+}
+
+// fillRecords reads the records of the results waiting for them, type by type.
+func (a *applier) fillRecords(ctx context.Context) error {
+	byType := map[*RecordType][]uuid.UUID{}
+	for _, l := range a.later {
+		byType[l.typ] = append(byType[l.typ], l.id)
+	}
+	recs := map[recordKey]Record{}
+	for rt, ids := range byType {
+		got, err := a.s.store.Records(ctx, rt, ids)
+		if err != nil {
+			return err
+		}
+		for id, rec := range got {
+			recs[recordKey{rt.Name, id}] = rec
+		}
+	}
+	for _, l := range a.later {
+		rec, ok := recs[recordKey{l.typ.Name, l.id}]
+		if err := fill(l.res, rec, ok, l.orElse, l.typ); err != nil {
+			return err
+		}
+	}
+	a.later = nil
+	return nil
+}
+
+func fill(res *Result, rec Record, found bool, orElse *Result, rt *RecordType) error {
+	if !found {
+		if orElse == nil {
+			return apperr.NotFound(rt.Name)
+		}
+		*res = *orElse
+		return nil
+	}
+	res.Record, res.Version = rec.JSON, &rec.Version
+	return nil
+}
