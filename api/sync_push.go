@@ -60,6 +60,11 @@ func registerSyncPushRoutes(authed fiber.Router, s *offline.PushService) {
 		if err != nil {
 			return err
 		}
-		return writeJSON(c, fiber.StatusOK, out)
+		body, err := out.AppendJSON(make([]byte, 0, 64<<10))
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(fiber.StatusOK).Send(body)
 	})
 }

@@ -86,8 +86,12 @@ type batchTx struct{}
 
 func (batchTx) InTx(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
 
-// Preload reads the defects among ids the batch will change, with one statement.
-func (b *Batch) Preload(ctx context.Context, ids []uuid.UUID) error {
+// Preload reads the defects among ids the batch will change, with one statement;
+// absent are ids the caller knows no row has (read in the same transaction, locked).
+func (b *Batch) Preload(ctx context.Context, ids, absent []uuid.UUID) error {
+	for _, id := range absent {
+		b.defects[id] = nil
+	}
 	var want []uuid.UUID
 	for _, id := range ids {
 		if _, ok := b.defects[id]; !ok {
@@ -108,6 +112,13 @@ func (b *Batch) Preload(ctx context.Context, ids []uuid.UUID) error {
 		b.defects[found[i].ID] = &found[i]
 	}
 	return nil
+}
+
+// NoComments records comment ids the caller knows no row has.
+func (b *Batch) NoComments(ids []uuid.UUID) {
+	for _, id := range ids {
+		b.comments[id] = nil
+	}
 }
 
 // Mark is a point Rollback returns the batch to.

@@ -24,8 +24,9 @@ type Batcher interface {
 type Batch interface {
 	// Writer is the write side of a type, working over the batch.
 	Writer(typ string) (*Writer, bool)
-	// Preload reads the records of a type the run will change, with one statement.
-	Preload(ctx context.Context, typ string, ids []uuid.UUID) error
+	// Preload reads the records of a type the run will change, with one statement;
+	// the absent ones are known not to exist (the push found no row for them).
+	Preload(ctx context.Context, typ string, present, absent []uuid.UUID) error
 	// Mark and Rollback undo the writes of a change that failed.
 	Mark() int
 	Rollback(mark int)
@@ -80,11 +81,12 @@ func (a *applier) atomically(ctx context.Context, fn func(ctx context.Context) e
 }
 
 // state is the record's row under lock, nil when it does not exist.
-func (a *applier) state(ctx context.Context, rt *RecordType, w *Writer, id uuid.UUID) (*RowState, error) {
+func (a *applier) state(ctx context.Context, rt *RecordType, w *Writer, c *Change) (*RowState, error) {
 	if a.batch != nil {
-		return a.states[recordKey{rt.Name, id}], nil
+		return a.states[recordKey{rt.Name, c.ID}], nil
 	}
-	rows, err := a.s.store.LockRows(ctx, rt.Table, w.AuthorColumn, []uuid.UUID{id})
+	id := c.ID
+	rows, err := a.s.store.LockRows(ctx, rt.Table, w.AuthorColumn, []uuid.UUID{id}, appendNames(nil, c))
 	return rows[id], err
 }
 

@@ -99,11 +99,14 @@ func (b *defectBatch) Writer(typ string) (*Writer, bool) {
 	return w, ok
 }
 
-func (b *defectBatch) Preload(ctx context.Context, typ string, ids []uuid.UUID) error {
-	if typ != "defect" {
-		return nil // a comment is read when its create asks whether its id is taken
+func (b *defectBatch) Preload(ctx context.Context, typ string, present, absent []uuid.UUID) error {
+	switch typ {
+	case "defect":
+		return b.Batch.Preload(ctx, present, absent)
+	case "defect_comment":
+		b.Batch.NoComments(absent)
 	}
-	return b.Batch.Preload(ctx, ids)
+	return nil // an existing comment is read when a create asks whether its id is taken
 }
 
 func (b *defectBatch) Replay(err error) bool { return errors.Is(err, defect.ErrUnbatched) }

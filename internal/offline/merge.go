@@ -22,7 +22,7 @@ func (a *applier) merge(ctx context.Context, w *Writer, c *Change) (*Result, err
 	if c.ID == uuid.Nil {
 		return nil, apperr.Invalid("the change names no record", apperr.FieldError{Field: "id", Rule: "required", Message: "is required"})
 	}
-	state, err := a.state(ctx, rt, w, c.ID)
+	state, err := a.state(ctx, rt, w, c)
 	if err != nil {
 		return nil, err
 	}

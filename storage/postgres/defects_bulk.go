@@ -14,8 +14,8 @@ import (
 
 // The bulk side of the defect store: what a defect.Batch (an offline push of hundreds
 // of changes) reads and writes, one statement per table. The rows travel as one JSON
-// array expanded by jsonb_to_recordset, so a statement's size does not depend on the
-// number of rows.
+// array expanded by json_to_recordset, so a statement's size does not depend on the
+// number of rows (plain json: jsonb would first build a tree of the whole array).
 
 var _ defect.BulkStore = (*DefectStore)(nil)
 
@@ -42,7 +42,7 @@ func (s *DefectStore) LoadDefects(ctx context.Context, ids []uuid.UUID) ([]defec
 	return out, Translate(rows.Err())
 }
 
-// defectRow is a defect as jsonb_to_recordset reads it.
+// defectRow is a defect as json_to_recordset reads it.
 type defectRow struct {
 	ID               uuid.UUID  `json:"id"`
 	ProjectID        uuid.UUID  `json:"project_id"`
@@ -75,7 +75,7 @@ type defectRow struct {
 	Version          int        `json:"version"`
 }
 
-// defectRecordset types the columns of defectRow for jsonb_to_recordset.
+// defectRecordset types the columns of defectRow for json_to_recordset.
 const defectRecordset = `x(id uuid, project_id uuid, building_id uuid, unit_id uuid, zone_id uuid, room text,
 	plan_attachment_id uuid, pin_x double precision, pin_y double precision, category text, severity text,
 	description text, inspection_id uuid, item_key text, draft boolean, status text, owner_id uuid,
@@ -113,7 +113,7 @@ func (s *DefectStore) InsertDefects(ctx context.Context, ds []*defect.Defect) er
 		pin_x, pin_y, category, severity, description, inspection_id, item_key, draft, status, reported_by, device_reported_at)
 		SELECT id, project_id, building_id, unit_id, zone_id, room, plan_attachment_id,
 		pin_x, pin_y, category, severity, description, inspection_id, item_key, draft, status, reported_by, device_reported_at
-		FROM jsonb_to_recordset($1::jsonb) AS `+defectRecordset, raw)
+		FROM json_to_recordset($1::json) AS `+defectRecordset, raw)
 	return defectError(err, "defect")
 }
 
@@ -148,7 +148,7 @@ func (s *DefectStore) UpdateDefects(ctx context.Context, ds []*defect.Defect) er
 		accepted_at = x.accepted_at, fixed_at = x.fixed_at, first_fixed_at = x.first_fixed_at,
 		verified_at = x.verified_at, closed_at = x.closed_at, reopen_count = x.reopen_count,
 		cancel_reason = x.cancel_reason, version = x.version, field_versions = `+defectFieldVersions+`
-		FROM jsonb_to_recordset($1::jsonb) AS `+defectRecordset+`
+		FROM json_to_recordset($1::json) AS `+defectRecordset+`
 		WHERE d.id = x.id AND d.version = x.version - 1 AND d.deleted_at IS NULL`, raw)
 	if err != nil {
 		return defectError(err, "defect")
@@ -197,7 +197,7 @@ func (s *DefectStore) InsertEvents(ctx context.Context, es []*defect.Event) erro
 		owner_id, due_at, note, attachment_ids, device_at)
 		SELECT x.defect_id, d.project_id, x.action, x.from_status, x.to_status, x.actor_id, x.owner_id, x.due_at, x.note,
 		x.attachment_ids, x.device_at
-		FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (defect_id uuid, action text, from_status text, to_status text,
+		FROM ROWS FROM (json_to_recordset($1::json) AS (defect_id uuid, action text, from_status text, to_status text,
 			actor_id uuid, owner_id uuid, due_at timestamptz, note text, attachment_ids uuid[], device_at timestamptz))
 			WITH ORDINALITY AS x(defect_id, action, from_status, to_status, actor_id, owner_id, due_at, note, attachment_ids, device_at, n)
 		JOIN defects d ON d.id = x.defect_id
@@ -228,7 +228,7 @@ func (s *DefectStore) InsertComments(ctx context.Context, cs []*defect.Comment) 
 	}
 	_, err = s.db.exec(ctx, `INSERT INTO defect_comments (id, defect_id, project_id, author_id, body, device_at)
 		SELECT x.id, x.defect_id, d.project_id, x.author_id, x.body, x.device_at
-		FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (id uuid, defect_id uuid, author_id uuid, body text, device_at timestamptz))
+		FROM ROWS FROM (json_to_recordset($1::json) AS (id uuid, defect_id uuid, author_id uuid, body text, device_at timestamptz))
 			WITH ORDINALITY AS x(id, defect_id, author_id, body, device_at, n)
 		JOIN defects d ON d.id = x.defect_id
 		ORDER BY x.n`, raw)

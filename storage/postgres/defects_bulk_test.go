@@ -69,7 +69,7 @@ func TestDefectBatch(t *testing.T) {
 		ctx = as(ctx, amb, authz.RoleAmbassador)
 		batch := svc.NewBatch(store)
 		in := svc.InBatch(batch)
-		if err := batch.Preload(ctx, []uuid.UUID{a, b, c}); err != nil {
+		if err := batch.Preload(ctx, nil, []uuid.UUID{a, b, c}); err != nil {
 			return err
 		}
 		if _, _, err := in.Create(ctx, newDefect(a, "bath")); err != nil {
@@ -119,7 +119,7 @@ func TestDefectBatch(t *testing.T) {
 		ctx = as(ctx, sup, authz.RoleSupervisor)
 		batch := svc.NewBatch(store)
 		in := svc.InBatch(batch)
-		if err := batch.Preload(ctx, []uuid.UUID{a, c}); err != nil {
+		if err := batch.Preload(ctx, []uuid.UUID{a, c}, nil); err != nil {
 			return err
 		}
 		first, second := "Water under the basin, left", "Water under the basin, left side"

@@ -87,24 +87,32 @@ func (s *PushStore) SaveResults(ctx context.Context, deviceID string, userID uui
 	_, err = s.db.exec(ctx, `
 INSERT INTO sync_ops (device_id, op_id, user_id, record_type, record_id, status, result, device_time, received_at)
 SELECT $1, x.op_id, $2, x.record_type, x.record_id, x.status, x.result, x.device_time, $3
-  FROM jsonb_to_recordset($4::jsonb) AS x(op_id uuid, record_type text, record_id uuid, device_time timestamptz, status text, result jsonb)`,
+  FROM json_to_recordset($4::json) AS x(op_id uuid, record_type text, record_id uuid, device_time timestamptz, status text, result jsonb)`,
 		deviceID, pgUUID(userID), ops[0].ReceivedAt, raw)
 	return err
 }
+
+// pushAuthors are the columns naming who created a pushed record (they reach SQL).
+var pushAuthors = map[string]bool{"inspector_id": true, "reported_by": true, "author_id": true, "uploaded_by": true, "created_by": true}
 
 // pushTables are the tables a push may lock; the names reach SQL, so they are checked.
 var pushTables = map[string]bool{"inspections": true, "defects": true, "defect_comments": true, "work_orders": true, "attachments": true}
 
 // LockRows locks the rows of ids that exist, in the order given, and reads them with
 // their columns as JSON; absent ids are left out of the map.
-func (s *PushStore) LockRows(ctx context.Context, table, authorColumn string, ids []uuid.UUID) (map[uuid.UUID]*offline.RowState, error) {
-	if !pushTables[table] {
-		return nil, apperr.Internal("push to table %q", table)
+func (s *PushStore) LockRows(ctx context.Context, table, authorColumn string, ids []uuid.UUID, columns []string) (map[uuid.UUID]*offline.RowState, error) {
+	if !pushTables[table] || !pushAuthors[authorColumn] {
+		return nil, apperr.Internal("push to table %q by %q", table, authorColumn)
+	}
+	if columns == nil {
+		columns = []string{}
 	}
 	rows, err := s.db.query(ctx, `
-SELECT r.id, r.version, r.field_versions, r.deleted_at IS NOT NULL, to_jsonb(r) FROM `+table+` r
+SELECT r.id, r.version, r.field_versions, r.deleted_at IS NOT NULL, r.`+authorColumn+`,
+       (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}') FROM jsonb_each(to_jsonb(r)) e WHERE e.key = ANY($2::text[]))
+  FROM `+table+` r
   JOIN unnest($1::uuid[]) WITH ORDINALITY AS x(id, n) ON r.id = x.id
- ORDER BY x.n FOR UPDATE OF r`, uuidArray(ids))
+ ORDER BY x.n FOR UPDATE OF r`, uuidArray(ids), pgArray(columns))
 	if err != nil {
 		return nil, err
 	}
@@ -112,19 +120,20 @@ SELECT r.id, r.version, r.field_versions, r.deleted_at IS NOT NULL, to_jsonb(r) 
 	out := make(map[uuid.UUID]*offline.RowState, len(ids))
 	for rows.Next() {
 		var id uuid.UUID
+		var author *uuid.UUID
 		var stamps, raw []byte
 		st := &offline.RowState{}
-		if err := rows.Scan(&id, &st.Version, &stamps, &st.Deleted, &raw); err != nil {
+		if err := rows.Scan(&id, &st.Version, &stamps, &st.Deleted, &author, &raw); err != nil {
 			return nil, Translate(err)
+		}
+		if author != nil {
+			st.AuthorID = *author
 		}
 		if err := json.Unmarshal(stamps, &st.FieldVersions); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(raw, &st.Columns); err != nil {
 			return nil, err
-		}
-		if a, ok := st.Columns[authorColumn]; ok {
-			_ = json.Unmarshal(a, &st.AuthorID) //nolint:errcheck // a null author stays uuid.Nil
 		}
 		out[id] = st
 	}

@@ -45,7 +45,7 @@ func TestPushStore(t *testing.T) {
 	var st *offline.RowState
 	err = db.InTx(ctx, func(ctx context.Context) error {
 		missing := uuid.New()
-		rows, err := store.LockRows(ctx, "inspections", "inspector_id", []uuid.UUID{missing, id})
+		rows, err := store.LockRows(ctx, "inspections", "inspector_id", []uuid.UUID{missing, id}, []string{"notes", "answers", "no_such_column"})
 		if _, found := rows[missing]; found || len(rows) != 1 {
 			t.Errorf("rows %v: only the existing id must be read", rows)
 		}
@@ -64,10 +64,13 @@ func TestPushStore(t *testing.T) {
 			t.Fatalf("field versions %v, want %v", st.FieldVersions, want)
 		}
 	}
+	if _, ok := st.Columns["notes"]; !ok || len(st.Columns) != 2 {
+		t.Fatalf("columns %v: want the two named that exist", st.Columns)
+	}
 	if st.Version != 3 || st.AuthorID != amb || st.Deleted {
 		t.Fatalf("row state %+v", st)
 	}
-	if _, err := store.LockRows(ctx, "users", "id", []uuid.UUID{id}); err == nil {
+	if _, err := store.LockRows(ctx, "users", "id", []uuid.UUID{id}, nil); err == nil {
 		t.Fatal("a table outside the push must be refused")
 	}
 
