@@ -709,7 +709,7 @@ func TestSyncPushThroughput(t *testing.T) {
 	if err := env.DB.Gorm(t.Context()).Raw(`SELECT u.id::text FROM units u JOIN buildings b ON b.id = u.building_id WHERE b.code = 'B1' AND u.number = '101'`).Scan(&unit).Error; err != nil {
 		t.Fatal(err)
 	}
-	const batches, size = 4, 500
+	const batches, size = 8, 500
 	// push sends one phone's batches one after the other.
 	push := func(device string, build func(b, i int) change) error {
 		for b := range batches {
