@@ -742,11 +742,14 @@ func TestSyncPushThroughput(t *testing.T) {
 	// measure runs phones concurrently, each on its own defects, and returns the changes
 	// applied per second of wall time for creates, then for updates of those defects.
 	measure := func(phones int) (creates, updates float64) {
+		// Apps make time-ordered ids (UUIDv7), as DESIGN.md asks: records made in
+		// one shift are close together in every index on id.
+		v7 := func() string { return uuid.Must(uuid.NewV7()).String() }
 		ids := make([][]string, phones)
 		for p := range ids {
 			ids[p] = make([]string, batches*size)
 			for i := range ids[p] {
-				ids[p][i] = uuid.NewString()
+				ids[p][i] = v7()
 			}
 		}
 		rate := func(build func(p, b, i int) change) float64 {
@@ -765,11 +768,15 @@ func TestSyncPushThroughput(t *testing.T) {
 			return float64(phones*batches*size) / time.Since(start).Seconds()
 		}
 		creates = rate(func(p, b, i int) change {
-			return newChange("defect", "create", ids[p][b*size+i], 0, map[string]any{"unit_id": unit, "room": "bath",
+			c := newChange("defect", "create", ids[p][b*size+i], 0, map[string]any{"unit_id": unit, "room": "bath",
 				"category": "leakage", "severity": "major", "description": "Water under the basin"})
+			c["op_id"] = v7()
+			return c
 		})
 		updates = rate(func(p, b, i int) change {
-			return newChange("defect", "update", ids[p][b*size+i], 1, map[string]any{"description": "Water under the basin, left"})
+			c := newChange("defect", "update", ids[p][b*size+i], 1, map[string]any{"description": "Water under the basin, left"})
+			c["op_id"] = v7()
+			return c
 		})
 		return creates, updates
 	}

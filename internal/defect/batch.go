@@ -132,11 +132,6 @@ func (b *Batch) Rollback(mark int) {
 	b.undo = b.undo[:mark]
 }
 
-// Empty reports a batch with nothing to write.
-func (b *Batch) Empty() bool {
-	return len(b.inserted)+len(b.updated)+len(b.events)+len(b.added)+len(b.notes) == 0
-}
-
 // Flush writes what the batch kept: new defects, then updates (one statement per
 // round, so a defect changed twice is written twice, in order), history, comments and
 // notifications. On error the caller rolls the transaction back to before the batch.
