@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/api/apitest"
+	"github.com/fieldops/fieldops/storage/postgres/pgtest"
 )
 
 // syncApp is what a phone holds after pulling: records by type and id.
@@ -523,4 +525,62 @@ func TestSyncPullGzip(t *testing.T) {
 		t.Fatalf("gzip %d of %d bytes", len(raw), len(plain))
 	}
 	t.Logf("first pull: %d bytes, %d gzipped", len(plain), len(raw))
+}
+
+// TestSyncFirstPullHeldBack writes the data while a transaction elsewhere on the database
+// server holds the pull's watermark back, as a long report or import would. The first
+// pull sends each record once, and once that transaction ends the next pulls do not send
+// them again: the round leaves out the transactions the first pull's scan already saw.
+func TestSyncFirstPullHeldBack(t *testing.T) {
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", pgtest.AdminURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	hold, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		pgtest.Unavailable(t, "PostgreSQL", err)
+	}
+	defer hold.Rollback() //nolint:errcheck // it only ever held the watermark
+	var xid string
+	if err := hold.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+
+	f := newSyncFixture(t)
+	tok := f.env.As(t, "supervisor")
+	app := newSyncApp()
+	seen := map[string]bool{}
+	for {
+		p := app.pullOnce(t, f.env, tok, "7")
+		for typ, ch := range p.Changes {
+			for _, rec := range ch.Updated {
+				k := typ + "/" + recordKey(t, rec)
+				if seen[k] {
+					t.Errorf("%s sent twice in a first pull", k)
+				}
+				seen[k] = true
+			}
+		}
+		if !p.HasMore {
+			break
+		}
+	}
+	if app.pages < 10 || len(seen) < 50 {
+		t.Fatalf("%d records in %d pages: the fixture did not load", len(seen), app.pages)
+	}
+	// The transaction ends: the watermark moves past everything written meanwhile,
+	// which the first pull has already sent.
+	if err := hold.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"after the hold", "again"} {
+		idle := app.pullOnce(t, f.env, tok, "")
+		for typ, ch := range idle.Changes {
+			if n := len(ch.Updated) + len(ch.Deleted); n > 0 {
+				t.Errorf("an idle pull %s (held at %s) sent %d %s records", when, xid, n, typ)
+			}
+		}
+	}
 }

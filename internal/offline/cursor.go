@@ -3,6 +3,8 @@ package offline
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -23,6 +25,10 @@ type cursor struct {
 	Scan *scan `json:"scan,omitempty"`
 	// Round, when set, is a round of changes under way: [Watermark, Upper) by (xid, id).
 	Round *round `json:"round,omitempty"`
+	// Seen is the database snapshot (pg_snapshot text) a first pull began with: the
+	// changes of transactions visible in it are in what the pull scanned and are not
+	// sent again. Dropped once the watermark passes its xmax.
+	Seen string `json:"sn,omitempty"`
 }
 
 // scan reads whole tables for some projects, type by type in registry order and by key.
@@ -47,6 +53,32 @@ type round struct {
 
 const cursorVersion = 1
 
+// validSnapshot reports a pg_snapshot text PostgreSQL accepts: xmin:xmax:xip,... with
+// 1 <= xmin <= xmax and the in-progress ids ascending within [xmin, xmax).
+func validSnapshot(s string) bool {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return false
+	}
+	xmin, err1 := strconv.ParseUint(parts[0], 10, 63)
+	xmax, err2 := strconv.ParseUint(parts[1], 10, 63)
+	if err1 != nil || err2 != nil || xmin < 1 || xmin > xmax {
+		return false
+	}
+	if parts[2] == "" {
+		return true
+	}
+	last := xmin - 1
+	for _, p := range strings.Split(parts[2], ",") {
+		x, err := strconv.ParseUint(p, 10, 63)
+		if err != nil || x <= last || x >= xmax {
+			return false
+		}
+		last = x
+	}
+	return true
+}
+
 // errBadCursor answers a cursor the server did not make.
 var errBadCursor = apperr.Invalid("bad cursor", apperr.FieldError{Field: "cursor", Rule: "cursor", Message: "must be a cursor returned by an earlier pull; start over with an empty cursor"})
 
@@ -65,6 +97,9 @@ func decodeCursor(s string) (*cursor, error) {
 		return nil, errBadCursor
 	}
 	if c.Scan != nil && (c.Scan.Type < 0 || c.Scan.Type > len(Registry)) {
+		return nil, errBadCursor
+	}
+	if c.Seen != "" && !validSnapshot(c.Seen) {
 		return nil, errBadCursor
 	}
 	return &c, nil

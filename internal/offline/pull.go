@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -45,9 +47,9 @@ type PullStore interface {
 	// Read runs fn in one read-only transaction (the pull's queries share it).
 	Read(ctx context.Context, fn func(ctx context.Context) error) error
 	// Position returns the oldest transaction still running (every change below it has
-	// committed or never will) and the highest xid the retention clean-up removed. It is
-	// the first call of every pull.
-	Position(ctx context.Context) (xmin, purged uint64, err error)
+	// committed or never will), the highest xid the retention clean-up removed, and the
+	// current snapshot (pg_snapshot text). It is the first call of every pull.
+	Position(ctx context.Context) (xmin, purged uint64, snapshot string, err error)
 	// ScanRecords reads up to limit live records of t that sc sees, with a key above
 	// after in key order: project-level rows of projects only, organization-wide rows
 	// when org.
@@ -57,8 +59,8 @@ type PullStore interface {
 	ScanHidden(ctx context.Context, t *RecordType, sc Scope, projects []uuid.UUID, org bool, after string, limit int) ([]string, error)
 	// Changes reads up to limit changes with from <= xid < upper after (afterXid, afterID),
 	// in (xid, id) order, of the caller's projects and organization, leaving out other
-	// people's drafts.
-	Changes(ctx context.Context, sc Scope, from, upper, afterXid uint64, afterID int64, limit int) ([]LogEntry, error)
+	// people's drafts and, when seen is set, the transactions visible in that snapshot.
+	Changes(ctx context.Context, sc Scope, from, upper, afterXid uint64, afterID int64, seen string, limit int) ([]LogEntry, error)
 	// Load reads the records of t among keys that sc sees now.
 	Load(ctx context.Context, t *RecordType, sc Scope, keys []string) ([]Row, error)
 }
@@ -146,11 +148,11 @@ func (s *PullService) pull(ctx context.Context, rawCursor string, limit int) (*P
 		return nil, apperr.Invalid("bad limit", apperr.FieldError{Field: "limit", Rule: "range", Message: fmt.Sprintf("must be from 1 to %d", MaxPullLimit)})
 	}
 	sc := ScopeOf(p)
-	xmin, purged, err := s.store.Position(ctx)
+	xmin, purged, snapshot, err := s.store.Position(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.resume(rawCursor, sc, xmin, purged)
+	c, err := s.resume(rawCursor, sc, xmin, purged, snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -182,11 +184,13 @@ func (s *PullService) pull(ctx context.Context, rawCursor string, limit int) (*P
 
 // resume decodes the cursor, or starts a first pull, and turns a change of the caller's
 // projects or roles into a snapshot of the projects concerned.
-func (s *PullService) resume(raw string, sc Scope, xmin, purged uint64) (*cursor, error) {
+func (s *PullService) resume(raw string, sc Scope, xmin, purged uint64, snapshot string) (*cursor, error) {
 	if raw == "" {
 		// The watermark is taken before anything is read: whatever commits during the
-		// snapshot has an xid at or above it and comes again in the next round.
-		return &cursor{V: cursorVersion, Watermark: xmin, Served: sc.roleKeys(),
+		// snapshot has an xid at or above it and comes again in the next round. What
+		// had committed when it began is in the snapshot already and is not sent again,
+		// even when a transaction elsewhere on the server holds the watermark back.
+		return &cursor{V: cursorVersion, Watermark: xmin, Served: sc.roleKeys(), Seen: snapshot,
 			Scan: &scan{Projects: sc.ProjectIDs(), Org: true}}, nil
 	}
 	c, err := decodeCursor(raw)
@@ -271,7 +275,7 @@ func (s *PullService) roundStep(ctx context.Context, sc Scope, c *cursor, xmin u
 	if c.Round == nil {
 		c.Round = &round{Upper: xmin}
 	}
-	changes, err := s.store.Changes(ctx, sc, c.Watermark, c.Round.Upper, c.Round.AfterXid, c.Round.AfterID, budget)
+	changes, err := s.store.Changes(ctx, sc, c.Watermark, c.Round.Upper, c.Round.AfterXid, c.Round.AfterID, c.Seen, budget)
 	if err != nil {
 		return false, err
 	}
@@ -312,11 +316,30 @@ func (s *PullService) roundStep(ctx context.Context, sc Scope, c *cursor, xmin u
 	}
 	if len(changes) < budget {
 		c.Watermark, c.Round = c.Round.Upper, nil
+		if c.Seen != "" && c.Watermark >= snapshotXmax(c.Seen) {
+			c.Seen = "" // every transaction it saw is below the watermark now
+		}
 		return false, nil
 	}
 	last := changes[len(changes)-1]
 	c.Round.AfterXid, c.Round.AfterID = last.Xid, last.ID
 	return true, nil
+}
+
+// snapshotXmax reads the xmax of a pg_snapshot's text ("xmin:xmax:xip,..."): no
+// transaction at or above it was visible in the snapshot. An unreadable one gives 0,
+// which keeps the filter until the cursor is dropped (it only ever skips what a
+// snapshot saw, so it is safe to keep).
+func snapshotXmax(snap string) uint64 {
+	parts := strings.SplitN(snap, ":", 3)
+	if len(parts) < 2 {
+		return 0
+	}
+	x, err := strconv.ParseUint(parts[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return x
 }
 
 func union(lists ...[]uuid.UUID) []uuid.UUID {

@@ -29,22 +29,22 @@ func (s *PullStore) Read(ctx context.Context, fn func(ctx context.Context) error
 }
 
 // Position implements offline.PullStore.
-func (s *PullStore) Position(ctx context.Context) (uint64, uint64, error) {
-	var xmin, purged, tz string
+func (s *PullStore) Position(ctx context.Context) (uint64, uint64, string, error) {
+	var xmin, purged, snapshot, tz string
 	row := s.db.conn(ctx).Raw(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text, (SELECT purged_xid::text FROM sync_horizon),
-		set_config('TimeZone', 'UTC', true)`).Row()
-	if err := row.Scan(&xmin, &purged, &tz); err != nil {
-		return 0, 0, Translate(err)
+		pg_current_snapshot()::text, set_config('TimeZone', 'UTC', true)`).Row()
+	if err := row.Scan(&xmin, &purged, &snapshot, &tz); err != nil {
+		return 0, 0, "", Translate(err)
 	}
 	x, err := strconv.ParseUint(xmin, 10, 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("xmin %q: %w", xmin, err)
+		return 0, 0, "", fmt.Errorf("xmin %q: %w", xmin, err)
 	}
 	p, err := strconv.ParseUint(purged, 10, 64)
 	if err != nil {
-		return 0, 0, fmt.Errorf("purged xid %q: %w", purged, err)
+		return 0, 0, "", fmt.Errorf("purged xid %q: %w", purged, err)
 	}
-	return x, p, nil
+	return x, p, snapshot, nil
 }
 
 // ScanRecords implements offline.PullStore.
@@ -102,7 +102,11 @@ func (s *PullStore) ScanHidden(ctx context.Context, t *offline.RecordType, sc of
 }
 
 // Changes implements offline.PullStore.
-func (s *PullStore) Changes(ctx context.Context, sc offline.Scope, from, upper, afterXid uint64, afterID int64, limit int) ([]offline.LogEntry, error) {
+func (s *PullStore) Changes(ctx context.Context, sc offline.Scope, from, upper, afterXid uint64, afterID int64, seen string, limit int) ([]offline.LogEntry, error) {
+	skipSeen := ""
+	if seen != "" {
+		skipSeen = "AND NOT pg_visible_in_snapshot(c.xid, CAST(@seen AS pg_snapshot))"
+	}
 	type row struct {
 		Xid        string
 		ID         int64
@@ -119,11 +123,12 @@ func (s *PullStore) Changes(ctx context.Context, sc offline.Scope, from, upper, 
 		   AND (c.project_id = ANY(CAST(@projects AS uuid[]))
 		        OR (c.project_id IS NULL AND (c.organization_id IS NULL OR c.organization_id = @org)))
 		   AND (c.private_to IS NULL OR c.private_to = @user)
+		   `+skipSeen+`
 		 ORDER BY c.xid, c.id
 		 LIMIT @limit`, map[string]any{
 		"from": strconv.FormatUint(from, 10), "upper": strconv.FormatUint(upper, 10),
 		"ax": strconv.FormatUint(afterXid, 10), "ai": afterID, "projects": uuidArray(sc.ProjectIDs()),
-		"org": sc.OrganizationID, "user": sc.UserID, "limit": limit,
+		"org": sc.OrganizationID, "user": sc.UserID, "limit": limit, "seen": seen,
 	}).Scan(&rows).Error
 	if err != nil {
 		return nil, Translate(err)
