@@ -28,7 +28,7 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 	env := apitest.New(t, apitest.WithEnv("FIELDOPS_LOG_LEVEL", "warn"))
 	ctx := t.Context()
 	via := offline.Services{Defects: env.Server.Defects, Inspections: env.Server.Inspections, WorkOrders: env.Server.WorkOrders,
-		Photos: env.Server.Photos, DefectsBulk: postgres.NewDefectStore(env.DB)}
+		Photos: env.Server.Photos, DefectsBulk: postgres.NewDefectStore(env.DB), PhotosBulk: postgres.NewAttachmentStore(env.DB)}
 	limits := offline.Limits{MaxChanges: 500, MaxBytes: 4 << 20}
 	batched := offline.NewPushService(postgres.NewPushStore(env.DB), env.DB, offline.Writers(via), offline.Batchers(via), limits, nil)
 	single := offline.NewPushService(postgres.NewPushStore(env.DB), env.DB, offline.Writers(via), nil, limits, nil)
@@ -47,7 +47,7 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 		return authz.WithPrincipal(ctx, &authz.Principal{UserID: id, OrganizationID: env.Demo.OrganizationID,
 			Projects: map[uuid.UUID][]authz.Role{env.Demo.ProjectID: {role}}})
 	}
-	amb, sup := as("ambassador", authz.RoleAmbassador), as("supervisor", authz.RoleSupervisor)
+	amb, sup, eng := as("ambassador", authz.RoleAmbassador), as("supervisor", authz.RoleSupervisor), as("engineer", authz.RoleEngineer)
 	var engineer string
 	if err := g.Raw(`SELECT id::text FROM users WHERE username = 'engineer'`).Scan(&engineer).Error; err != nil {
 		t.Fatal(err)
@@ -83,6 +83,10 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 			}
 			return c
 		}
+		photo := func(owner, purpose string) map[string]any {
+			return map[string]any{"owner_type": "defect", "owner_id": "@" + owner, "purpose": purpose, "content_type": "image/jpeg",
+				"size": 123456, "sha256": strings.Repeat("ab", 32)}
+		}
 		defect := func(unit int, room, category, desc string) map[string]any {
 			return map[string]any{"unit_id": units[unit], "room": room, "category": category, "severity": "major",
 				"description": desc, "pin_x": 0.25, "pin_y": 0.5}
@@ -97,6 +101,14 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 			ch("1g", "defect_comment", "C-note", offline.OpCreate, 0, map[string]any{"defect_id": "@C", "body": "Depends on C"}),
 			ch("1h", "defect", "E", offline.OpCreate, 0, defect(1, "bath", "leakage", "Grout missing")),
 			ch("1i", "defect", "F", offline.OpUpdate, 1, map[string]any{"description": "Never created"}),
+			ch("1j", "attachment", "A-photo", offline.OpCreate, 0, photo("A", "defect_before")),
+			ch("1k", "attachment", "C-photo", offline.OpCreate, 0, photo("C", "defect_before")),
+			ch("1l", "attachment", "F-photo", offline.OpCreate, 0, photo("F", "defect_before")),
+			ch("1m", "attachment", "E-photo", offline.OpCreate, 0, map[string]any{"owner_type": "defect", "owner_id": "@E",
+				"purpose": "defect_before", "content_type": "image/jpeg", "size": 0, "sha256": "not-hex"}),
+			ch("1n", "defect", "P", offline.OpCreate, 0, map[string]any{"unit_id": units[0], "room": "kitchen", "category": "leakage",
+				"severity": "major", "description": "Pinned on the plan", "plan_attachment_id": "@A-photo", "pin_x": 0.1, "pin_y": 0.2}),
+			ch("1o", "attachment", "E-photo-2", offline.OpCreate, 0, photo("E", "defect_before")),
 		}
 		return []step{
 			{amb, "phone-amb", first},
@@ -114,6 +126,17 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 				ch("3d", "defect", "E", offline.OpUpdate, 3, map[string]any{"description": "Grout missing, shower"}),
 				ch("3e", "defect", "H", offline.OpDelete, 1, nil),
 				ch("3f", "defect_comment", "G-note", offline.OpCreate, 0, map[string]any{"defect_id": "@G", "body": "Photo to follow"}),
+			}},
+			// The engineer accepts A, then names the after-photo and fixes it: the fix
+			// finds the photo named just before it in the same push.
+			{eng, "phone-eng", []offline.Change{
+				ch("4a", "defect", "A", offline.OpCommand, 4, map[string]any{"action": "accept"}),
+				ch("4b", "defect", "P", offline.OpCommand, 1, map[string]any{"action": "fix"}),
+			}},
+			{eng, "phone-eng", []offline.Change{
+				ch("4c", "attachment", "E-photo", offline.OpCreate, 0, photo("E", "defect_after")),
+				ch("4d", "attachment", "A-after", offline.OpCreate, 0, photo("A", "defect_after")),
+				ch("4e", "defect", "A", offline.OpCommand, 5, map[string]any{"action": "fix", "note": "Sealed"}),
 			}},
 			// The app did not hear back from its first push and sends it again, then
 			// resends G's create with a change made since.
@@ -234,7 +257,7 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 			written++
 		}
 	}
-	if written < 6 {
+	if written < 10 {
 		t.Errorf("only %d records written: %v", written, fmt.Sprint(want.rows))
 	}
 }

@@ -740,8 +740,9 @@ func TestSyncPushThroughput(t *testing.T) {
 		return nil
 	}
 	// measure runs phones concurrently, each on its own defects, and returns the changes
-	// applied per second of wall time for creates, then for updates of those defects.
-	measure := func(phones int) (creates, updates float64) {
+	// applied per second of wall time for creates, then for updates of those defects,
+	// then for a shift's mix: each new defect with its two before-photos named.
+	measure := func(phones int) (creates, updates, mixed float64) {
 		// Apps make time-ordered ids (UUIDv7), as DESIGN.md asks: records made in
 		// one shift are close together in every index on id.
 		v7 := func() string { return uuid.Must(uuid.NewV7()).String() }
@@ -778,17 +779,32 @@ func TestSyncPushThroughput(t *testing.T) {
 			c["op_id"] = v7()
 			return c
 		})
-		return creates, updates
+		owner := make([]string, phones)
+		mixed = rate(func(p, _, i int) change {
+			var c change
+			if i%3 == 0 {
+				owner[p] = v7()
+				c = newChange("defect", "create", owner[p], 0, map[string]any{"unit_id": unit, "room": "bath",
+					"category": "leakage", "severity": "major", "description": "Water under the basin"})
+			} else {
+				c = newChange("attachment", "create", v7(), 0, map[string]any{"owner_type": "defect", "owner_id": owner[p],
+					"purpose": "defect_before", "content_type": "image/jpeg", "size": 2_400_000, "sha256": strings.Repeat("5e", 32)})
+			}
+			c["op_id"] = v7()
+			return c
+		})
+		return creates, updates, mixed
 	}
 	for _, phones := range []int{1, 2, 4} {
-		var creates, updates []float64
+		var creates, updates, mixed []float64
 		for range 3 {
-			c, u := measure(phones)
-			creates, updates = append(creates, c), append(updates, u)
+			c, u, m := measure(phones)
+			creates, updates, mixed = append(creates, c), append(updates, u), append(mixed, m)
 		}
 		slices.Sort(creates)
 		slices.Sort(updates)
-		t.Logf("%d phone(s), %d×%d changes each: creates %.0f/s (runs %.0f), updates %.0f/s (runs %.0f)",
-			phones, batches, size, creates[1], creates, updates[1], updates)
+		slices.Sort(mixed)
+		t.Logf("%d phone(s), %d×%d changes each: creates %.0f/s (runs %.0f), updates %.0f/s (runs %.0f), defects with photos %.0f/s (runs %.0f)",
+			phones, batches, size, creates[1], creates, updates[1], updates, mixed[1], mixed)
 	}
 }

@@ -9,13 +9,23 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/batch"
 	"github.com/fieldops/fieldops/internal/notify"
 	"github.com/fieldops/fieldops/internal/page"
 )
 
-// ErrUnbatched is returned by a Batch for what it cannot do in memory (lists, rules,
-// categories): the caller runs the change again outside a batch.
-var ErrUnbatched = errors.New("defect: not available in a batch")
+// ErrUnbatched is what a Batch answers for what it cannot do in memory (lists, rules,
+// categories): the caller applies the change again outside a batch.
+var ErrUnbatched = batch.ErrUnbatched
+
+// Photos are the photos another batch of the same unit of work holds in memory (named
+// in the same offline push), which the store cannot see yet.
+type Photos interface {
+	// Named lists the photos of an owner with a purpose named in the unit.
+	Named(ownerType string, ownerID uuid.UUID, purpose string) []uuid.UUID
+	// Photo returns the project of a photo named in the unit (known false: not there).
+	Photo(id uuid.UUID) (projectID uuid.UUID, known bool)
+}
 
 // BulkStore reads and writes many defects with one statement each; a Batch uses it.
 type BulkStore interface {
@@ -48,43 +58,47 @@ type Batch struct {
 	bulk     BulkStore
 	notifier notify.Notifier
 	now      time.Time
+	journal  *batch.Journal
+	cache    batch.Cache
+
+	photos Photos
 
 	defects  map[uuid.UUID]*Defect // nil value: known not to exist
 	comments map[uuid.UUID]*Comment
-	cache    map[string]cached
 
 	inserted []*Defect
 	updated  []*Defect
 	events   []*Event
 	added    []*Comment
 	notes    []notify.Notification
-	undo     []func()
 }
 
-type cached struct {
-	v   any
-	err error
-}
-
-// NewBatch starts a unit of work over the service's store; bulk writes it out.
-func (s *Service) NewBatch(bulk BulkStore) *Batch {
+// NewBatch starts a unit of work over the service's store; bulk writes it out, and
+// journal records how to undo its writes (shared with other batches of the same unit).
+func (s *Service) NewBatch(bulk BulkStore, journal *batch.Journal) *Batch {
 	return &Batch{
-		store: s.store, bulk: bulk, notifier: s.notifier, now: s.clock(),
-		defects: map[uuid.UUID]*Defect{}, comments: map[uuid.UUID]*Comment{}, cache: map[string]cached{},
+		store: s.store, bulk: bulk, notifier: s.notifier, now: s.clock(), journal: journal,
+		defects: map[uuid.UUID]*Defect{}, comments: map[uuid.UUID]*Comment{},
 	}
 }
 
 // InBatch returns the service working over b: reads and writes go to the batch, and
-// the service's transactions are the caller's (no savepoints; Rollback undoes).
+// the service's transactions are the caller's (no savepoints: the journal undoes).
 func (s *Service) InBatch(b *Batch) *Service {
 	c := *s
-	c.store, c.tx, c.notifier = b, batchTx{}, b
+	c.store, c.tx, c.notifier = b, batch.NoTx{}, b
 	return &c
 }
 
-type batchTx struct{}
+// SetPhotos lets the batch see the photos named in the same unit of work.
+func (b *Batch) SetPhotos(p Photos) { b.photos = p }
 
-func (batchTx) InTx(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+// Known returns a defect the batch holds: read, created or changed in it. A nil defect
+// with known true is one known not to exist.
+func (b *Batch) Known(id uuid.UUID) (d *Defect, known bool) {
+	d, known = b.defects[id]
+	return batch.Copy(d), known
+}
 
 // Preload reads the defects among ids the batch will change, with one statement;
 // absent are ids the caller knows no row has (read in the same transaction, locked).
@@ -121,17 +135,6 @@ func (b *Batch) NoComments(ids []uuid.UUID) {
 	}
 }
 
-// Mark is a point Rollback returns the batch to.
-func (b *Batch) Mark() int { return len(b.undo) }
-
-// Rollback forgets every write made since mark.
-func (b *Batch) Rollback(mark int) {
-	for i := len(b.undo) - 1; i >= mark; i-- {
-		b.undo[i]()
-	}
-	b.undo = b.undo[:mark]
-}
-
 // Flush writes what the batch kept: new defects, then updates (one statement per
 // round, so a defect changed twice is written twice, in order), history, comments and
 // notifications. On error the caller rolls the transaction back to before the batch.
@@ -155,7 +158,7 @@ func (b *Batch) Flush(ctx context.Context) error {
 			return err
 		}
 	}
-	b.inserted, b.updated, b.events, b.added, b.notes, b.undo = nil, nil, nil, nil, nil, nil
+	b.inserted, b.updated, b.events, b.added, b.notes = nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -174,55 +177,13 @@ func rounds(ds []*Defect) [][]*Defect {
 	return out
 }
 
-// push appends v to *list, to be dropped again by a rollback.
-func push[T any](b *Batch, list *[]T, v T) {
-	*list = append(*list, v)
-	n := len(*list) - 1
-	b.undo = append(b.undo, func() { *list = (*list)[:n] })
-}
-
-// set records m[k] = v, to be restored by a rollback.
-func set[K comparable, V any](b *Batch, m map[K]V, k K, v V) {
-	old, had := m[k]
-	m[k] = v
-	b.undo = append(b.undo, func() {
-		if had {
-			m[k] = old
-		} else {
-			delete(m, k)
-		}
-	})
-}
-
-// once reads reference data through the store once per key; a not-found answer is
-// remembered too.
-func once[T any](b *Batch, key string, read func() (T, error)) (T, error) {
-	if c, ok := b.cache[key]; ok {
-		v, _ := c.v.(T)
-		return v, c.err
-	}
-	v, err := read()
-	if err == nil || errors.Is(err, apperr.ErrNotFound) {
-		b.cache[key] = cached{v: v, err: err}
-	}
-	return v, err
-}
-
-func copyOf[T any](v *T) *T {
-	if v == nil {
-		return nil
-	}
-	c := *v
-	return &c
-}
-
 var _ Store = (*Batch)(nil)
 var _ notify.Notifier = (*Batch)(nil)
 
 // Notify keeps notifications until Flush.
 func (b *Batch) Notify(_ context.Context, ns ...notify.Notification) error {
 	for _, n := range ns {
-		push(b, &b.notes, n)
+		batch.Append(b.journal, &b.notes, n)
 	}
 	return nil
 }
@@ -244,7 +205,7 @@ func (b *Batch) GetDefect(ctx context.Context, id uuid.UUID, lock Lock) (*Defect
 	if d == nil {
 		return nil, apperr.NotFound("defect")
 	}
-	return copyOf(d), nil
+	return batch.Copy(d), nil
 }
 
 // InsertDefect implements Store: the defect is written by Flush.
@@ -252,11 +213,11 @@ func (b *Batch) InsertDefect(ctx context.Context, d *Defect) (*Defect, error) {
 	if cur, err := b.GetDefect(ctx, d.ID, NoLock); err == nil && cur != nil {
 		return nil, apperr.Conflict("id-exists", "a record with this id already exists", nil)
 	}
-	out := copyOf(d)
+	out := batch.Copy(d)
 	out.Version, out.CreatedAt, out.UpdatedAt = 1, b.now, b.now
-	set(b, b.defects, out.ID, out)
-	push(b, &b.inserted, out)
-	return copyOf(out), nil
+	batch.Set(b.journal, b.defects, out.ID, out)
+	batch.Append(b.journal, &b.inserted, out)
+	return batch.Copy(out), nil
 }
 
 // UpdateDefect implements Store: conditional on d.Version as the store's is.
@@ -265,18 +226,18 @@ func (b *Batch) UpdateDefect(ctx context.Context, d *Defect) (*Defect, error) {
 	if err != nil || cur.Version != d.Version {
 		return nil, ErrStale
 	}
-	out := copyOf(d)
+	out := batch.Copy(d)
 	out.Version, out.UpdatedAt = d.Version+1, b.now
-	set(b, b.defects, out.ID, out)
-	push(b, &b.updated, copyOf(out))
-	return copyOf(out), nil
+	batch.Set(b.journal, b.defects, out.ID, out)
+	batch.Append(b.journal, &b.updated, batch.Copy(out))
+	return batch.Copy(out), nil
 }
 
 // InsertEvent implements Store: the entry is written by Flush.
 func (b *Batch) InsertEvent(_ context.Context, e *Event) error {
-	c := copyOf(e)
+	c := batch.Copy(e)
 	c.CreatedAt = b.now
-	push(b, &b.events, c)
+	batch.Append(b.journal, &b.events, c)
 	return nil
 }
 
@@ -297,7 +258,7 @@ func (b *Batch) GetComment(ctx context.Context, id uuid.UUID) (*Comment, error) 
 	if c == nil {
 		return nil, apperr.NotFound("comment")
 	}
-	return copyOf(c), nil
+	return batch.Copy(c), nil
 }
 
 // InsertComment implements Store: the comment is written by Flush.
@@ -305,86 +266,94 @@ func (b *Batch) InsertComment(ctx context.Context, _ uuid.UUID, c *Comment) (*Co
 	if cur, err := b.GetComment(ctx, c.ID); err == nil && cur != nil {
 		return nil, apperr.Conflict("id-exists", "a record with this id already exists", nil)
 	}
-	out := copyOf(c)
+	out := batch.Copy(c)
 	out.Version, out.CreatedAt, out.UpdatedAt = 1, b.now, b.now
-	set(b, b.comments, out.ID, out)
-	push(b, &b.added, out)
-	return copyOf(out), nil
+	batch.Set(b.journal, b.comments, out.ID, out)
+	batch.Append(b.journal, &b.added, out)
+	return batch.Copy(out), nil
 }
 
 // Reference data, read once per batch.
 
 // Categories implements Store.
 func (b *Batch) Categories(ctx context.Context, organizationID uuid.UUID) ([]Category, error) {
-	return once(b, "categories:"+organizationID.String(), func() ([]Category, error) { return b.store.Categories(ctx, organizationID) })
+	return batch.Once(&b.cache, "categories:"+organizationID.String(), func() ([]Category, error) { return b.store.Categories(ctx, organizationID) })
 }
 
 // CategoryExists implements Store.
 func (b *Batch) CategoryExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error) {
-	return once(b, "category:"+organizationID.String()+":"+code, func() (bool, error) { return b.store.CategoryExists(ctx, organizationID, code) })
+	return batch.Once(&b.cache, "category:"+organizationID.String()+":"+code, func() (bool, error) { return b.store.CategoryExists(ctx, organizationID, code) })
 }
 
 // Severities implements Store.
 func (b *Batch) Severities(ctx context.Context) ([]Severity, error) {
-	return once(b, "severities", func() ([]Severity, error) { return b.store.Severities(ctx) })
+	return batch.Once(&b.cache, "severities", func() ([]Severity, error) { return b.store.Severities(ctx) })
 }
 
 // GetSeverity implements Store.
 func (b *Batch) GetSeverity(ctx context.Context, code string) (*Severity, error) {
-	return once(b, "severity:"+code, func() (*Severity, error) { return b.store.GetSeverity(ctx, code) })
+	return batch.Once(&b.cache, "severity:"+code, func() (*Severity, error) { return b.store.GetSeverity(ctx, code) })
 }
 
 // GetRules implements Store.
 func (b *Batch) GetRules(ctx context.Context, projectID uuid.UUID) (*Rules, error) {
-	return once(b, "rules:"+projectID.String(), func() (*Rules, error) { return b.store.GetRules(ctx, projectID) })
+	return batch.Once(&b.cache, "rules:"+projectID.String(), func() (*Rules, error) { return b.store.GetRules(ctx, projectID) })
 }
 
 // Project implements Store.
 func (b *Batch) Project(ctx context.Context, id uuid.UUID) (*ProjectInfo, error) {
-	return once(b, "project:"+id.String(), func() (*ProjectInfo, error) { return b.store.Project(ctx, id) })
+	return batch.Once(&b.cache, "project:"+id.String(), func() (*ProjectInfo, error) { return b.store.Project(ctx, id) })
 }
 
 // UnitPlace implements Store.
 func (b *Batch) UnitPlace(ctx context.Context, unitID uuid.UUID) (*Place, error) {
-	return once(b, "unit:"+unitID.String(), func() (*Place, error) { return b.store.UnitPlace(ctx, unitID) })
+	return batch.Once(&b.cache, "unit:"+unitID.String(), func() (*Place, error) { return b.store.UnitPlace(ctx, unitID) })
 }
 
 // ZonePlace implements Store.
 func (b *Batch) ZonePlace(ctx context.Context, zoneID uuid.UUID) (*Place, error) {
-	return once(b, "zone:"+zoneID.String(), func() (*Place, error) { return b.store.ZonePlace(ctx, zoneID) })
+	return batch.Once(&b.cache, "zone:"+zoneID.String(), func() (*Place, error) { return b.store.ZonePlace(ctx, zoneID) })
 }
 
 // Inspection implements Store.
 func (b *Batch) Inspection(ctx context.Context, id uuid.UUID) (*InspectionRef, error) {
-	return once(b, "inspection:"+id.String(), func() (*InspectionRef, error) { return b.store.Inspection(ctx, id) })
+	return batch.Once(&b.cache, "inspection:"+id.String(), func() (*InspectionRef, error) { return b.store.Inspection(ctx, id) })
 }
 
 // ItemDefaults implements Store.
 func (b *Batch) ItemDefaults(ctx context.Context, templateID uuid.UUID, revision int, itemKey string) (string, string, error) {
 	type pair struct{ category, severity string }
-	p, err := once(b, fmt.Sprintf("item:%s:%d:%s", templateID, revision, itemKey), func() (pair, error) {
+	p, err := batch.Once(&b.cache, fmt.Sprintf("item:%s:%d:%s", templateID, revision, itemKey), func() (pair, error) {
 		c, s, err := b.store.ItemDefaults(ctx, templateID, revision, itemKey)
 		return pair{c, s}, err
 	})
 	return p.category, p.severity, err
 }
 
-// PlanAttachmentUsable implements Store.
+// PlanAttachmentUsable implements Store, seeing the photos named in the unit.
 func (b *Batch) PlanAttachmentUsable(ctx context.Context, projectID, attachmentID uuid.UUID) (bool, error) {
-	return once(b, "plan:"+projectID.String()+":"+attachmentID.String(), func() (bool, error) {
+	if b.photos != nil {
+		if p, known := b.photos.Photo(attachmentID); known {
+			return p == projectID, nil
+		}
+	}
+	return batch.Once(&b.cache, "plan:"+projectID.String()+":"+attachmentID.String(), func() (bool, error) {
 		return b.store.PlanAttachmentUsable(ctx, projectID, attachmentID)
 	})
 }
 
-// AfterPhotos implements Store. Photos are not written by a batch, so the store's
-// answer is current.
+// AfterPhotos implements Store: the stored ones and those named in the unit.
 func (b *Batch) AfterPhotos(ctx context.Context, defectID uuid.UUID) ([]uuid.UUID, error) {
-	return b.store.AfterPhotos(ctx, defectID)
+	ids, err := b.store.AfterPhotos(ctx, defectID)
+	if err != nil || b.photos == nil {
+		return ids, err
+	}
+	return append(ids, b.photos.Named("defect", defectID, "defect_after")...), nil
 }
 
 // HasRole implements Store.
 func (b *Batch) HasRole(ctx context.Context, projectID, userID uuid.UUID, role string) (bool, error) {
-	return once(b, "role:"+projectID.String()+":"+userID.String()+":"+role, func() (bool, error) {
+	return batch.Once(&b.cache, "role:"+projectID.String()+":"+userID.String()+":"+role, func() (bool, error) {
 		return b.store.HasRole(ctx, projectID, userID, role)
 	})
 }

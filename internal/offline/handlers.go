@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/attachment"
+	"github.com/fieldops/fieldops/internal/batch"
 	"github.com/fieldops/fieldops/internal/defect"
 	"github.com/fieldops/fieldops/internal/inspection"
 	"github.com/fieldops/fieldops/internal/workorder"
@@ -57,8 +59,9 @@ type Services struct {
 	Inspections *inspection.Service
 	WorkOrders  *workorder.Service
 	Photos      *attachment.Service
-	// DefectsBulk writes the defect service's batches.
+	// DefectsBulk and PhotosBulk write the defect and photo services' batches.
 	DefectsBulk defect.BulkStore
+	PhotosBulk  attachment.BulkStore
 }
 
 // Writers declares the write side of every record type phones may change offline.
@@ -68,48 +71,98 @@ func Writers(s Services) []*Writer {
 }
 
 // Batchers declares the record types whose runs of changes are applied in one unit of
-// work: defects and their comments, the bulk of what ambassadors record offline.
+// work: what an ambassador records offline, defects with their comments and photos.
 func Batchers(s Services) []Batcher {
-	if s.DefectsBulk == nil {
+	if s.DefectsBulk == nil || s.PhotosBulk == nil {
 		return nil
 	}
-	return []Batcher{defectBatcher{svc: s.Defects, bulk: s.DefectsBulk}}
+	return []Batcher{handoverBatcher{s}}
 }
 
-type defectBatcher struct {
-	svc  *defect.Service
-	bulk defect.BulkStore
+type handoverBatcher struct{ s Services }
+
+func (handoverBatcher) Types() []string { return []string{"defect", "defect_comment", "attachment"} }
+
+// Begin opens the defect and photo batches over one journal: a photo of a defect made in
+// the same push finds it in memory, and a fix finds the after-photo named before it.
+func (h handoverBatcher) Begin() Batch {
+	j := &batch.Journal{}
+	defects := h.s.Defects.NewBatch(h.s.DefectsBulk, j)
+	photos := h.s.Photos.NewBatch(h.s.PhotosBulk, func(ownerType string, id uuid.UUID) (*attachment.Owner, bool) {
+		if ownerType != "defect" {
+			return nil, false
+		}
+		d, known := defects.Known(id)
+		if !known || d == nil {
+			return nil, known
+		}
+		o := &attachment.Owner{ProjectID: d.ProjectID}
+		if d.Draft {
+			o.PrivateTo = &d.ReportedBy
+		}
+		return o, true
+	}, j)
+	defects.SetPhotos(namedPhotos{photos})
+	dsvc, psvc := h.s.Defects.InBatch(defects), h.s.Photos.InBatch(photos)
+	return &handoverBatch{journal: j, defects: defects, photos: photos, writers: map[string]*Writer{
+		"defect": defectWriter(dsvc), "defect_comment": commentWriter(dsvc), "attachment": attachmentWriter(psvc)}}
 }
 
-func (defectBatcher) Types() []string { return []string{"defect", "defect_comment"} }
+// namedPhotos shows the defect batch the photos named in the same unit.
+type namedPhotos struct{ b *attachment.Batch }
 
-func (d defectBatcher) Begin() Batch {
-	b := d.svc.NewBatch(d.bulk)
-	svc := d.svc.InBatch(b)
-	return &defectBatch{Batch: b, writers: map[string]*Writer{"defect": defectWriter(svc), "defect_comment": commentWriter(svc)}}
+func (n namedPhotos) Named(ownerType string, ownerID uuid.UUID, purpose string) []uuid.UUID {
+	return n.b.Named(ownerType, ownerID, purpose)
 }
 
-type defectBatch struct {
-	*defect.Batch
+func (n namedPhotos) Photo(id uuid.UUID) (uuid.UUID, bool) {
+	a, known := n.b.Known(id)
+	if !known {
+		return uuid.Nil, false
+	}
+	return a.ProjectID, true
+}
+
+type handoverBatch struct {
+	journal *batch.Journal
+	defects *defect.Batch
+	photos  *attachment.Batch
 	writers map[string]*Writer
 }
 
-func (b *defectBatch) Writer(typ string) (*Writer, bool) {
+func (b *handoverBatch) Writer(typ string) (*Writer, bool) {
 	w, ok := b.writers[typ]
 	return w, ok
 }
 
-func (b *defectBatch) Preload(ctx context.Context, typ string, present, absent []uuid.UUID) error {
+func (b *handoverBatch) Preload(ctx context.Context, typ string, present, absent []uuid.UUID) error {
 	switch typ {
 	case "defect":
-		return b.Batch.Preload(ctx, present, absent)
+		return b.defects.Preload(ctx, present, absent)
 	case "defect_comment":
-		b.Batch.NoComments(absent)
+		b.defects.NoComments(absent)
+	case "attachment":
+		b.photos.Absent(absent)
 	}
-	return nil // an existing comment is read when a create asks whether its id is taken
+	return nil // existing comments and photos are read when a create asks whether its id is taken
 }
 
-func (b *defectBatch) Replay(err error) bool { return errors.Is(err, defect.ErrUnbatched) }
+func (b *handoverBatch) Mark() int             { return b.journal.Mark() }
+func (b *handoverBatch) Rollback(mark int)     { b.journal.Rollback(mark) }
+func (b *handoverBatch) Replay(err error) bool { return errors.Is(err, batch.ErrUnbatched) }
+
+// Flush writes defects (with their history, comments and notifications) before the
+// photos that may belong to them.
+func (b *handoverBatch) Flush(ctx context.Context) error {
+	if err := b.defects.Flush(ctx); err != nil {
+		return err
+	}
+	if err := b.photos.Flush(ctx); err != nil {
+		return fmt.Errorf("insert attachments: %w", err)
+	}
+	b.journal.Forget()
+	return nil
+}
 
 func defectWriter(svc *defect.Service) *Writer {
 	return &Writer{

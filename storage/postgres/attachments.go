@@ -150,6 +150,26 @@ func (s *AttachmentStore) Insert(ctx context.Context, a *attachment.Attachment) 
 	return nil
 }
 
+var _ attachment.BulkStore = (*AttachmentStore)(nil)
+
+// InsertAttachments implements attachment.BulkStore: one multi-row INSERT.
+func (s *AttachmentStore) InsertAttachments(ctx context.Context, as []*attachment.Attachment) error {
+	if len(as) == 0 {
+		return nil
+	}
+	rows := make([]attachmentRow, len(as))
+	for i, a := range as {
+		rows[i] = toAttachmentRow(a)
+	}
+	if err := s.db.conn(ctx).Create(&rows).Error; err != nil {
+		if _, ok := IsUniqueViolation(err); ok {
+			return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+		}
+		return Translate(err)
+	}
+	return nil
+}
+
 // Update implements attachment.Store; the caller holds the row lock.
 func (s *AttachmentStore) Update(ctx context.Context, a *attachment.Attachment) error {
 	r := toAttachmentRow(a)

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/batch"
 	"github.com/fieldops/fieldops/internal/defect"
 	"github.com/fieldops/fieldops/internal/notify"
 	"github.com/fieldops/fieldops/internal/page"
@@ -67,28 +68,29 @@ func TestDefectBatch(t *testing.T) {
 
 	err = db.InTx(ctx, func(ctx context.Context) error {
 		ctx = as(ctx, amb, authz.RoleAmbassador)
-		batch := svc.NewBatch(store)
-		in := svc.InBatch(batch)
-		if err := batch.Preload(ctx, nil, []uuid.UUID{a, b, c}); err != nil {
+		journal := &batch.Journal{}
+		unit := svc.NewBatch(store, journal)
+		in := svc.InBatch(unit)
+		if err := unit.Preload(ctx, nil, []uuid.UUID{a, b, c}); err != nil {
 			return err
 		}
 		if _, _, err := in.Create(ctx, newDefect(a, "bath")); err != nil {
 			return err
 		}
-		mark := batch.Mark()
+		mark := journal.Mark()
 		if _, _, err := in.Create(ctx, newDefect(b, "attic")); err == nil {
 			t.Error("a room the unit type lacks must be refused")
 		}
-		batch.Rollback(mark)
+		journal.Rollback(mark)
 		if _, _, err := in.Create(ctx, newDefect(c, "kitchen")); err != nil {
 			return err
 		}
-		mark = batch.Mark()
+		mark = journal.Mark()
 		desc := "Water under the sink"
 		if _, err := in.Update(ctx, c, defect.Patch{Version: 1, Description: &desc}); err != nil {
 			return err
 		}
-		batch.Rollback(mark)
+		journal.Rollback(mark)
 		if cur, err := in.Get(ctx, c); err != nil || cur.Version != 1 || cur.Description != "Water under the basin" {
 			t.Errorf("after rollback: %+v %v", cur, err)
 		}
@@ -98,7 +100,7 @@ func TestDefectBatch(t *testing.T) {
 		if n := count(`SELECT count(*) FROM defects WHERE id IN (?, ?, ?)`, a, b, c); n != 0 {
 			t.Errorf("%d defects written before the flush", n)
 		}
-		return batch.Flush(ctx)
+		return unit.Flush(ctx)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,9 +119,10 @@ func TestDefectBatch(t *testing.T) {
 	// written, in order, with their own versions and history.
 	err = db.InTx(ctx, func(ctx context.Context) error {
 		ctx = as(ctx, sup, authz.RoleSupervisor)
-		batch := svc.NewBatch(store)
-		in := svc.InBatch(batch)
-		if err := batch.Preload(ctx, []uuid.UUID{a, c}, nil); err != nil {
+		journal := &batch.Journal{}
+		unit := svc.NewBatch(store, journal)
+		in := svc.InBatch(unit)
+		if err := unit.Preload(ctx, []uuid.UUID{a, c}, nil); err != nil {
 			return err
 		}
 		first, second := "Water under the basin, left", "Water under the basin, left side"
@@ -135,7 +138,7 @@ func TestDefectBatch(t *testing.T) {
 		if len(notes.got) != 0 {
 			t.Error("a notification left before the flush")
 		}
-		return batch.Flush(ctx)
+		return unit.Flush(ctx)
 	})
 	if err != nil {
 		t.Fatal(err)

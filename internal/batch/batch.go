@@ -1,0 +1,93 @@
+// Package batch holds what the domain services' units of work share: an undo journal,
+// so one failed change of many can be forgotten without a savepoint, and a cache of
+// reference reads for the length of one unit.
+package batch
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fieldops/fieldops/internal/apperr"
+)
+
+// ErrUnbatched is what a batch answers for what it cannot do in memory (lists, rules,
+// clean-up): the caller applies the change again outside a batch.
+var ErrUnbatched = errors.New("not available in a batch")
+
+// Journal records how to undo each write a unit of work keeps in memory. Several
+// services' batches share one journal when they take part in the same unit.
+type Journal struct{ undo []func() }
+
+// Mark is a point Rollback returns to.
+func (j *Journal) Mark() int { return len(j.undo) }
+
+// Rollback undoes every write recorded since mark, the latest first.
+func (j *Journal) Rollback(mark int) {
+	for i := len(j.undo) - 1; i >= mark; i-- {
+		j.undo[i]()
+	}
+	j.undo = j.undo[:mark]
+}
+
+// Forget drops the record of writes once they are written out.
+func (j *Journal) Forget() { j.undo = nil }
+
+// Append appends v to *list, to be dropped again by a rollback.
+func Append[T any](j *Journal, list *[]T, v T) {
+	*list = append(*list, v)
+	n := len(*list) - 1
+	j.undo = append(j.undo, func() { *list = (*list)[:n] })
+}
+
+// Set records m[k] = v, to be restored by a rollback.
+func Set[K comparable, V any](j *Journal, m map[K]V, k K, v V) {
+	old, had := m[k]
+	m[k] = v
+	j.undo = append(j.undo, func() {
+		if had {
+			m[k] = old
+		} else {
+			delete(m, k)
+		}
+	})
+}
+
+// Cache keeps reference reads for one unit of work.
+type Cache struct{ m map[string]cached }
+
+type cached struct {
+	v   any
+	err error
+}
+
+// Once reads through read once per key; a not-found answer is kept too.
+func Once[T any](c *Cache, key string, read func() (T, error)) (T, error) {
+	if e, ok := c.m[key]; ok {
+		v, _ := e.v.(T)
+		return v, e.err
+	}
+	v, err := read()
+	if err == nil || errors.Is(err, apperr.ErrNotFound) {
+		if c.m == nil {
+			c.m = map[string]cached{}
+		}
+		c.m[key] = cached{v: v, err: err}
+	}
+	return v, err
+}
+
+// NoTx runs a service's transactions inside the caller's: a unit of work undoes a
+// failed change through its journal, not a savepoint.
+type NoTx struct{}
+
+// InTx runs fn.
+func (NoTx) InTx(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+
+// Copy returns a copy of *v (nil for nil).
+func Copy[T any](v *T) *T {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	return &c
+}
