@@ -2,7 +2,6 @@ package attachment
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -123,22 +122,7 @@ func (b *Batch) OwnerPrivate(ctx context.Context, ownerType string, ownerID, vie
 
 // Get implements Store.
 func (b *Batch) Get(ctx context.Context, id uuid.UUID) (*Attachment, error) {
-	a, ok := b.rows[id]
-	if !ok {
-		var err error
-		a, err = b.store.GetForUpdate(ctx, id)
-		switch {
-		case errors.Is(err, apperr.ErrNotFound):
-			a = nil
-		case err != nil:
-			return nil, err
-		}
-		b.rows[id] = a
-	}
-	if a == nil {
-		return nil, apperr.NotFound("attachment")
-	}
-	return batch.Copy(a), nil
+	return batch.Lookup(b.rows, id, "attachment", func() (*Attachment, error) { return b.store.GetForUpdate(ctx, id) })
 }
 
 // GetForUpdate implements Store: the push locked the rows it changes.

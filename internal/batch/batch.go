@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/google/uuid"
+
 	"github.com/fieldops/fieldops/internal/apperr"
 )
 
@@ -82,6 +84,27 @@ type NoTx struct{}
 
 // InTx runs fn.
 func (NoTx) InTx(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+
+// Lookup returns a copy of m[id], reading it through read the first time: a record
+// known not to exist (a nil entry) or not found is apperr.NotFound(what).
+func Lookup[T any](m map[uuid.UUID]*T, id uuid.UUID, what string, read func() (*T, error)) (*T, error) {
+	v, ok := m[id]
+	if !ok {
+		var err error
+		v, err = read()
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			v = nil
+		case err != nil:
+			return nil, err
+		}
+		m[id] = v
+	}
+	if v == nil {
+		return nil, apperr.NotFound(what)
+	}
+	return Copy(v), nil
+}
 
 // Copy returns a copy of *v (nil for nil).
 func Copy[T any](v *T) *T {

@@ -2,7 +2,6 @@ package defect
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -190,22 +189,7 @@ func (b *Batch) Notify(_ context.Context, ns ...notify.Notification) error {
 
 // GetDefect implements Store from the batch, reading a defect it has not seen yet.
 func (b *Batch) GetDefect(ctx context.Context, id uuid.UUID, lock Lock) (*Defect, error) {
-	d, ok := b.defects[id]
-	if !ok {
-		var err error
-		d, err = b.store.GetDefect(ctx, id, lock)
-		switch {
-		case errors.Is(err, apperr.ErrNotFound):
-			d = nil
-		case err != nil:
-			return nil, err
-		}
-		b.defects[id] = d
-	}
-	if d == nil {
-		return nil, apperr.NotFound("defect")
-	}
-	return batch.Copy(d), nil
+	return batch.Lookup(b.defects, id, "defect", func() (*Defect, error) { return b.store.GetDefect(ctx, id, lock) })
 }
 
 // InsertDefect implements Store: the defect is written by Flush.
@@ -243,22 +227,7 @@ func (b *Batch) InsertEvent(_ context.Context, e *Event) error {
 
 // GetComment implements Store.
 func (b *Batch) GetComment(ctx context.Context, id uuid.UUID) (*Comment, error) {
-	c, ok := b.comments[id]
-	if !ok {
-		var err error
-		c, err = b.store.GetComment(ctx, id)
-		switch {
-		case errors.Is(err, apperr.ErrNotFound):
-			c = nil
-		case err != nil:
-			return nil, err
-		}
-		b.comments[id] = c
-	}
-	if c == nil {
-		return nil, apperr.NotFound("comment")
-	}
-	return batch.Copy(c), nil
+	return batch.Lookup(b.comments, id, "comment", func() (*Comment, error) { return b.store.GetComment(ctx, id) })
 }
 
 // InsertComment implements Store: the comment is written by Flush.

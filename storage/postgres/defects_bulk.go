@@ -42,77 +42,34 @@ func (s *DefectStore) LoadDefects(ctx context.Context, ids []uuid.UUID) ([]defec
 	return out, Translate(rows.Err())
 }
 
-// defectRow is a defect as json_to_recordset reads it.
-type defectRow struct {
-	ID               uuid.UUID  `json:"id"`
-	ProjectID        uuid.UUID  `json:"project_id"`
-	BuildingID       *uuid.UUID `json:"building_id"`
-	UnitID           *uuid.UUID `json:"unit_id"`
-	ZoneID           *uuid.UUID `json:"zone_id"`
-	Room             *string    `json:"room"`
-	PlanAttachmentID *uuid.UUID `json:"plan_attachment_id"`
-	PinX             *float64   `json:"pin_x"`
-	PinY             *float64   `json:"pin_y"`
-	Category         string     `json:"category"`
-	Severity         string     `json:"severity"`
-	Description      string     `json:"description"`
-	InspectionID     *uuid.UUID `json:"inspection_id"`
-	ItemKey          *string    `json:"item_key"`
-	Draft            bool       `json:"draft"`
-	Status           string     `json:"status"`
-	OwnerID          *uuid.UUID `json:"owner_id"`
-	DueAt            *time.Time `json:"due_at"`
-	ReportedBy       uuid.UUID  `json:"reported_by"`
-	DeviceReportedAt *time.Time `json:"device_reported_at"`
-	AssignedAt       *time.Time `json:"assigned_at"`
-	AcceptedAt       *time.Time `json:"accepted_at"`
-	FixedAt          *time.Time `json:"fixed_at"`
-	FirstFixedAt     *time.Time `json:"first_fixed_at"`
-	VerifiedAt       *time.Time `json:"verified_at"`
-	ClosedAt         *time.Time `json:"closed_at"`
-	ReopenCount      int        `json:"reopen_count"`
-	CancelReason     *string    `json:"cancel_reason"`
-	Version          int        `json:"version"`
-}
-
-// defectRecordset types the columns of defectRow for json_to_recordset.
+// defectRecordset types the JSON of a defect.Defect for json_to_recordset: its fields
+// are named as the columns, but for the pin.
 const defectRecordset = `x(id uuid, project_id uuid, building_id uuid, unit_id uuid, zone_id uuid, room text,
-	plan_attachment_id uuid, pin_x double precision, pin_y double precision, category text, severity text,
+	plan_attachment_id uuid, pin json, category text, severity text,
 	description text, inspection_id uuid, item_key text, draft boolean, status text, owner_id uuid,
 	due_at timestamptz, reported_by uuid, device_reported_at timestamptz, assigned_at timestamptz,
 	accepted_at timestamptz, fixed_at timestamptz, first_fixed_at timestamptz, verified_at timestamptz,
 	closed_at timestamptz, reopen_count integer, cancel_reason text, version integer)`
 
-func defectRows(ds []*defect.Defect) ([]byte, error) {
-	rows := make([]defectRow, len(ds))
-	for i, d := range ds {
-		x, y := defectPinArgs(d.Pin)
-		rows[i] = defectRow{
-			ID: d.ID, ProjectID: d.ProjectID, BuildingID: d.BuildingID, UnitID: d.UnitID, ZoneID: d.ZoneID, Room: d.Room,
-			PlanAttachmentID: d.PlanAttachmentID, PinX: x, PinY: y, Category: d.Category, Severity: d.Severity,
-			Description: d.Description, InspectionID: d.InspectionID, ItemKey: d.ItemKey, Draft: d.Draft,
-			Status: string(d.Status), OwnerID: d.OwnerID, DueAt: d.DueAt, ReportedBy: d.ReportedBy,
-			DeviceReportedAt: d.DeviceReportedAt, AssignedAt: d.AssignedAt, AcceptedAt: d.AcceptedAt, FixedAt: d.FixedAt,
-			FirstFixedAt: d.FirstFixedAt, VerifiedAt: d.VerifiedAt, ClosedAt: d.ClosedAt, ReopenCount: d.ReopenCount,
-			CancelReason: d.CancelReason, Version: d.Version,
-		}
-	}
-	return json.Marshal(rows)
-}
+// The pin's halves as columns.
+const (
+	pinX = `(x.pin->>'x')::double precision`
+	pinY = `(x.pin->>'y')::double precision`
+)
 
 // InsertDefects implements defect.BulkStore with the columns InsertDefect writes.
 func (s *DefectStore) InsertDefects(ctx context.Context, ds []*defect.Defect) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	raw, err := defectRows(ds)
+	raw, err := json.Marshal(ds)
 	if err != nil {
 		return err
 	}
 	_, err = s.db.exec(ctx, `INSERT INTO defects (id, project_id, building_id, unit_id, zone_id, room, plan_attachment_id,
 		pin_x, pin_y, category, severity, description, inspection_id, item_key, draft, status, reported_by, device_reported_at)
 		SELECT id, project_id, building_id, unit_id, zone_id, room, plan_attachment_id,
-		pin_x, pin_y, category, severity, description, inspection_id, item_key, draft, status, reported_by, device_reported_at
+		`+pinX+`, `+pinY+`, category, severity, description, inspection_id, item_key, draft, status, reported_by, device_reported_at
 		FROM json_to_recordset($1::json) AS `+defectRecordset, raw)
 	return defectError(err, "defect")
 }
@@ -126,9 +83,14 @@ var defectMutable = []string{"room", "plan_attachment_id", "pin_x", "pin_y", "ca
 // version, as the sync_field_versions trigger would, which then leaves the row alone:
 // the trigger's generic comparison of whole rows costs more than the write itself.
 var defectFieldVersions = func() string {
+	source := map[string]string{"pin_x": pinX, "pin_y": pinY}
 	parts := make([]string, len(defectMutable))
 	for i, c := range defectMutable {
-		parts[i] = fmt.Sprintf("'%s', CASE WHEN d.%s IS DISTINCT FROM x.%s THEN x.version END", c, c, c)
+		from, ok := source[c]
+		if !ok {
+			from = "x." + c
+		}
+		parts[i] = fmt.Sprintf("'%s', CASE WHEN d.%s IS DISTINCT FROM %s THEN x.version END", c, c, from)
 	}
 	return "d.field_versions || jsonb_strip_nulls(jsonb_build_object(" + strings.Join(parts, ", ") + "))"
 }()
@@ -138,12 +100,12 @@ func (s *DefectStore) UpdateDefects(ctx context.Context, ds []*defect.Defect) er
 	if len(ds) == 0 {
 		return nil
 	}
-	raw, err := defectRows(ds)
+	raw, err := json.Marshal(ds)
 	if err != nil {
 		return err
 	}
 	n, err := s.db.exec(ctx, `UPDATE defects d SET room = x.room, plan_attachment_id = x.plan_attachment_id,
-		pin_x = x.pin_x, pin_y = x.pin_y, category = x.category, severity = x.severity, description = x.description,
+		pin_x = `+pinX+`, pin_y = `+pinY+`, category = x.category, severity = x.severity, description = x.description,
 		status = x.status, owner_id = x.owner_id, due_at = x.due_at, assigned_at = x.assigned_at,
 		accepted_at = x.accepted_at, fixed_at = x.fixed_at, first_fixed_at = x.first_fixed_at,
 		verified_at = x.verified_at, closed_at = x.closed_at, reopen_count = x.reopen_count,
