@@ -23,7 +23,8 @@ import (
 // records, their history, comments, field versions and change log must be the same.
 // The story mixes what a batch must get right: creates, rejections in the middle of a
 // run, a change depending on a rejected one, a record changed twice in one push, merges,
-// a conflict, commands, a create resent as an update and a whole batch resent.
+// a conflict, commands, a create resent as an update, a whole batch resent, and an id the
+// database refuses only when the batch is written.
 func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 	env := apitest.New(t, apitest.WithEnv("FIELDOPS_LOG_LEVEL", "warn"))
 	ctx := t.Context()
@@ -94,6 +95,7 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 		first := []offline.Change{
 			ch("1a", "defect", "A", offline.OpCreate, 0, defect(0, "bath", "leakage", "Water under the basin")),
 			ch("1b", "defect", "B", offline.OpCreate, 0, defect(1, "kitchen", "leakage", "Tap drips")),
+			ch("1z", "defect", "Z", offline.OpCreate, 0, defect(0, "bath", "leakage", "Same id as a deleted defect")),
 			ch("1c", "defect", "C", offline.OpCreate, 0, defect(0, "bath", "no-such-category", "Crack")),
 			ch("1d", "defect_comment", "A-note", offline.OpCreate, 0, map[string]any{"defect_id": "@A", "body": "Seen by the buyer"}),
 			ch("1e", "defect", "D", offline.OpCreate, 0, defect(0, "attic", "leakage", "No such room")),
@@ -165,6 +167,14 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 			}
 		}
 		recID, opID := fresh(""), fresh("op-")
+		// Z was recorded and deleted before: its id is taken. A batch sees no live
+		// defect and writes it, the database refuses the row, and the run is applied
+		// again one change at a time, which must answer as if it had been so all along.
+		if err := g.Exec(`INSERT INTO defects (id, project_id, building_id, unit_id, category, severity, description, reported_by, deleted_at)
+			SELECT ?, u.project_id, u.building_id, u.id, 'leakage', 'major', 'Deleted', (SELECT id FROM users WHERE username = 'ambassador'), now()
+			FROM units u WHERE u.id = ?`, recID("Z"), units[0]).Error; err != nil {
+			t.Fatal(err)
+		}
 		var out outcome
 		for _, s := range story(recID, opID) {
 			res, err := svc.Push(s.ctx, offline.PushRequest{DeviceID: s.device, Changes: s.changes})
