@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -336,6 +337,22 @@ func TestSyncPullPagesAndCursor(t *testing.T) {
 	res := e.Do(t, apitest.Req{Method: "GET", Path: "/v1/sync/pull?cursor=not-a-cursor", Token: tok})
 	if res.Status != http.StatusUnprocessableEntity || !res.Problem(t).HasField("cursor") {
 		t.Fatalf("bad cursor: %d %s", res.Status, res.Body)
+	}
+	// A real cursor with a snapshot PostgreSQL would refuse (xmin above xmax): refused
+	// before any query, not a failed one.
+	raw, err := base64.RawURLEncoding.DecodeString(whole.cursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var forged map[string]any
+	if err := json.Unmarshal(raw, &forged); err != nil {
+		t.Fatal(err)
+	}
+	forged["sn"] = "9:3:"
+	raw, _ = json.Marshal(forged)
+	res = e.Do(t, apitest.Req{Method: "GET", Path: "/v1/sync/pull?cursor=" + base64.RawURLEncoding.EncodeToString(raw), Token: tok})
+	if res.Status != http.StatusUnprocessableEntity || !res.Problem(t).HasField("cursor") {
+		t.Fatalf("forged snapshot: %d %s", res.Status, res.Body)
 	}
 	res = e.Do(t, apitest.Req{Method: "GET", Path: "/v1/sync/pull?limit=99999", Token: tok, RawInvalid: true})
 	if res.Status != http.StatusUnprocessableEntity || !res.Problem(t).HasField("limit") {
