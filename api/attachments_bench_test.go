@@ -238,6 +238,7 @@ func BenchmarkPhotoUpload100x4MB(b *testing.B) {
 	}
 	run := func(b *testing.B, one func(i int) error) {
 		b.SetBytes(int64(len(files)) * int64(len(base)))
+		cpu := startCPU()
 		for i := 0; i < b.N; i++ {
 			var wg sync.WaitGroup
 			errs := make(chan error, len(files))
@@ -256,6 +257,8 @@ func BenchmarkPhotoUpload100x4MB(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		b.StopTimer()
+		cpu.report(b, float64(b.N*len(files)), "photo")
 	}
 	b.Run("raw", func(b *testing.B) {
 		// Presigned outside the timer: only the PUTs to MinIO are measured.

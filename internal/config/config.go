@@ -107,7 +107,6 @@ func Load(getenv func(string) string) (*Config, error) {
 		Env:                r.oneOf("FIELDOPS_ENV", "development", "development", "production"),
 		DatabaseURL:        r.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fieldops?sslmode=disable"),
 		DBMaxOpenConns:     r.intRange("FIELDOPS_DB_MAX_OPEN_CONNS", 20, 1, 1000),
-		DBMaxIdleConns:     r.intRange("FIELDOPS_DB_MAX_IDLE_CONNS", 10, 0, 1000),
 		DBConnMaxLifetime:  r.duration("FIELDOPS_DB_CONN_MAX_LIFETIME", 30*time.Minute),
 		DBConnMaxIdleTime:  r.duration("FIELDOPS_DB_CONN_MAX_IDLE_TIME", 5*time.Minute),
 		DBStatementTimeout: r.duration("FIELDOPS_DB_STATEMENT_TIMEOUT", 10*time.Second),
@@ -170,6 +169,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		r.fail("DATABASE_URL", "must be a postgres:// URL")
 	}
+	// Idle defaults to the pool size: a smaller idle limit closes every connection handed
+	// back during a burst beyond it, and the next burst pays a backend fork, cold caches and
+	// statements prepared again (docs/BENCHMARKS.md). FIELDOPS_DB_CONN_MAX_IDLE_TIME closes
+	// connections a burst left idle.
+	c.DBMaxIdleConns = r.intRange("FIELDOPS_DB_MAX_IDLE_CONNS", c.DBMaxOpenConns, 0, 1000)
 	if c.DBMaxIdleConns > c.DBMaxOpenConns {
 		r.fail("FIELDOPS_DB_MAX_IDLE_CONNS", "must not exceed FIELDOPS_DB_MAX_OPEN_CONNS")
 	}

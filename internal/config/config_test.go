@@ -16,6 +16,15 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != ":8080" || c.AccessTokenTTL != 10*time.Minute || c.DBMaxOpenConns != 20 || c.BlobDriver != "local" || c.PushDriver != "log" {
 		t.Fatalf("defaults: %+v", c)
 	}
+	if c.DBMaxIdleConns != c.DBMaxOpenConns {
+		t.Fatalf("idle connections default to the pool size: %d idle, %d open", c.DBMaxIdleConns, c.DBMaxOpenConns)
+	}
+	if c, err := Load(env(map[string]string{"FIELDOPS_DB_MAX_OPEN_CONNS": "40"})); err != nil || c.DBMaxIdleConns != 40 {
+		t.Fatalf("idle follows a larger pool: %v %+v", err, c)
+	}
+	if c, err := Load(env(map[string]string{"FIELDOPS_DB_MAX_OPEN_CONNS": "40", "FIELDOPS_DB_MAX_IDLE_CONNS": "8"})); err != nil || c.DBMaxIdleConns != 8 {
+		t.Fatalf("an idle limit set stays: %v %+v", err, c)
+	}
 	if !c.JWTSecretGenerated || len(c.JWTSecret) < 32 {
 		t.Fatal("development start must generate a secret")
 	}
