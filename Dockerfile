@@ -3,15 +3,16 @@
 # docker build --build-arg VERSION=$(git describe --tags --always --dirty) \
 #   --build-arg COMMIT=$(git rev-parse --short HEAD) -t fieldops .
 #
-# The binary uses cgo: photos are resized with libvips (storage/imaging). The build stage
-# compiles against libvips-dev; the final stage is debian:bookworm-slim with only the
-# run-time libraries (libvips42, and libheif1 + libde265-0 for iPhone HEIC photos),
+# The binary uses cgo: photos are resized with libjpeg-turbo and libvips (storage/imaging).
+# The build stage compiles against libjpeg-dev and libvips-dev; the final stage is
+# debian:bookworm-slim with only the run-time libraries (libjpeg62-turbo, libvips42, and
+# libheif1 + libde265-0 for iPhone HEIC photos),
 # installed without recommended packages, and runs as an unprivileged user (uid 65532,
 # as the distroless image used before).
 
 FROM golang:1.26-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libvips-dev \
+    && apt-get install -y --no-install-recommends libjpeg-dev libvips-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, in their own layer: rebuilt only when go.mod or go.sum change.
@@ -28,7 +29,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 FROM debian:bookworm-slim
 # ca-certificates and tzdata: what the distroless base carried (TLS to S3 and FCM, time zones).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libvips42 libheif1 libde265-0 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends libjpeg62-turbo libvips42 libheif1 libde265-0 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 nonroot \
     && useradd --system --uid 65532 --gid nonroot --home-dir /home/nonroot --create-home --shell /usr/sbin/nologin nonroot

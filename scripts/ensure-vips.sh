@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the binary can be built and run with libvips (storage/imaging resizes photos
-# through cgo): libvips >= 8.10 with its headers and pkg-config file, a C compiler, and a
-# libvips that loads HEIC (iPhone photos) through libheif with the libde265 decoder.
+# through cgo): libvips >= 8.10 with its headers and pkg-config file, libjpeg-turbo's
+# headers, a C compiler, and a libvips that loads HEIC (iPhone photos) through libheif
+# with the libde265 decoder.
 #
 #   scripts/ensure-vips.sh
 #
@@ -28,6 +29,11 @@ check() {
 		problems+=("libvips $(pkg-config --modversion vips) is older than $MIN_VERSION")
 	elif ! vips_has_heif; then
 		problems+=("libvips $(pkg-config --modversion vips) cannot load HEIC (built without libheif)")
+	fi
+	# JPEG derivatives go straight through libjpeg-turbo (storage/imaging/jpegfit.c).
+	if ! echo '#include <stdio.h>
+#include <jpeglib.h>' | "${CC:-gcc}" -E - >/dev/null 2>&1; then
+		problems+=("libjpeg headers not found (jpeglib.h): the libjpeg-dev package")
 	fi
 	if ! command -v "${CC:-gcc}" >/dev/null 2>&1; then
 		problems+=("no C compiler (${CC:-gcc}) for cgo")
@@ -73,7 +79,7 @@ fi
 
 log "missing:"
 report
-install_hint="apt-get update && apt-get install -y --no-install-recommends libvips-dev pkg-config gcc libc6-dev libde265-0"
+install_hint="apt-get update && apt-get install -y --no-install-recommends libvips-dev libjpeg-dev pkg-config gcc libc6-dev libde265-0"
 if [[ "${FIELDOPS_NO_INSTALL:-}" == 1 ]]; then
 	die "install them (as root on Debian/Ubuntu: $install_hint)"
 fi
@@ -84,7 +90,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 log "running: apt-get update"
 apt-get update -qq
-packages=(libvips-dev pkg-config gcc libc6-dev)
+packages=(libvips-dev libjpeg-dev pkg-config gcc libc6-dev)
 # Debian 13 / Ubuntu 24.04 and later ship libheif's decoders as plugins.
 if apt-cache show libheif-plugin-libde265 >/dev/null 2>&1; then
 	packages+=(libheif-plugin-libde265)

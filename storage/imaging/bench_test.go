@@ -20,6 +20,8 @@ import (
 
 	"github.com/davidbyttow/govips/v2/vips"
 	"golang.org/x/image/draw"
+
+	"github.com/fieldops/fieldops/internal/attachment"
 )
 
 // The benchmark photo: 4032×3024 (12 MP, a phone's main camera), JPEG q=90, made at run
@@ -28,8 +30,9 @@ import (
 var (
 	photoOnce sync.Once
 	photoJPEG []byte
-	photoHEIC []byte
 	photoErr  error
+	heicOnce  sync.Once
+	photoHEIC []byte
 )
 
 func benchPhoto(tb testing.TB) []byte {
@@ -53,10 +56,23 @@ func benchPhoto(tb testing.TB) []byte {
 			return
 		}
 		photoJPEG = buf.Bytes()
-		// The same photo as HEIC, as an iPhone would send it (libheif with x265).
-		ref, err := vips.NewImageFromBuffer(photoJPEG)
+	})
+	if photoErr != nil {
+		tb.Fatal(photoErr)
+	}
+	return photoJPEG
+}
+
+// benchHEIC is the same photo as HEIC, as an iPhone would send it (libheif with x265;
+// nil when this libheif cannot encode). Encoding takes seconds, so only what needs it
+// makes it.
+func benchHEIC(tb testing.TB) []byte {
+	tb.Helper()
+	photo := benchPhoto(tb)
+	heicOnce.Do(func() {
+		ref, err := vips.NewImageFromBuffer(photo)
 		if err != nil {
-			photoErr = err
+			tb.Logf("HEIC: %v", err)
 			return
 		}
 		defer ref.Close()
@@ -66,10 +82,7 @@ func benchPhoto(tb testing.TB) []byte {
 			photoHEIC = heic
 		}
 	})
-	if photoErr != nil {
-		tb.Fatal(photoErr)
-	}
-	return photoJPEG
+	return photoHEIC
 }
 
 // iphonePhoto reads jpg-orientation-6.jpg from the govips module's resources (nil, with
@@ -93,62 +106,60 @@ func clamp(v int) uint8 { return uint8(min(max(v, 0), 255)) } //nolint:gosec // 
 
 func BenchmarkResize(b *testing.B) {
 	photo := benchPhoto(b)
-	b.Logf("photo: 4032×3024 JPEG %.1f MB; HEIC %.1f MB", float64(len(photo))/1e6, float64(len(photoHEIC))/1e6)
-	for _, side := range []int{320, 1600} {
-		b.Run(fmt.Sprintf("vips/jpeg/%d", side), func(b *testing.B) {
-			for b.Loop() {
-				if _, err := testImager.Resize(photo, side); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	b.Logf("photo: 4032×3024 JPEG %.1f MB", float64(len(photo))/1e6)
+	// Resize takes JPEGs through libjpeg-turbo alone (fitJPEG); viaVips is the libvips
+	// pipeline they took before, measured beside it.
+	viaVips := func(src []byte, side int) (attachment.Derived, error) {
+		h, err := testImager.header(src)
+		if err != nil {
+			return attachment.Derived{}, err
+		}
+		return testImager.resizeVips(src, h, side)
 	}
-	// One derivative job: the thumbnail and the preview of one photo.
-	b.Run("vips/jpeg/320+1600", func(b *testing.B) {
-		for b.Loop() {
-			for _, side := range []int{320, 1600} {
-				if _, err := testImager.Resize(photo, side); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-	})
-	// The same job with the thumbnail made from the preview: one decode of the photo.
-	b.Run("vips/jpeg/1600-then-320", func(b *testing.B) {
-		for b.Loop() {
-			preview, err := testImager.Resize(photo, 1600)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := testImager.Resize(preview.Data, 320); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	// A real 12 MP phone photo (4032×3024, 3.0 MB, EXIF orientation 6) from govips' own
-	// test resources, which are in the module cache wherever this builds.
-	if phonePhoto := iphonePhoto(b); phonePhoto != nil {
-		b.Run("vips/iphone/1600-then-320", func(b *testing.B) {
+	// One derivative job: the preview, then the thumbnail made from the preview (one
+	// decode of the photo), as the attachment service does.
+	job := func(src []byte, resize func([]byte, int) (attachment.Derived, error)) func(b *testing.B) {
+		return func(b *testing.B) {
 			for b.Loop() {
-				preview, err := testImager.Resize(phonePhoto, 1600)
+				preview, err := resize(src, 1600)
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := testImager.Resize(preview.Data, 320); err != nil {
+				if _, err := resize(preview.Data, 320); err != nil {
 					b.Fatal(err)
 				}
 			}
-		})
+		}
 	}
-	if photoHEIC != nil {
-		b.Run("vips/heic/1600", func(b *testing.B) {
+	for _, side := range []int{320, 1600} {
+		b.Run(fmt.Sprintf("libjpeg/jpeg/%d", side), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := testImager.Resize(photoHEIC, 1600); err != nil {
+				if _, err := testImager.Resize(photo, side); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+	b.Run("libjpeg/jpeg/1600-then-320", job(photo, testImager.Resize))
+	b.Run("vips/jpeg/1600-then-320", job(photo, viaVips))
+	// A real 12 MP phone photo (4032×3024, 3.0 MB, EXIF orientation 6) from govips' own
+	// test resources, which are in the module cache wherever this builds.
+	if phonePhoto := iphonePhoto(b); phonePhoto != nil {
+		b.Run("libjpeg/iphone/1600-then-320", job(phonePhoto, testImager.Resize))
+		b.Run("vips/iphone/1600-then-320", job(phonePhoto, viaVips))
+	}
+	b.Run("vips/heic/1600", func(b *testing.B) {
+		heic := benchHEIC(b)
+		if heic == nil {
+			b.Skip("this libheif cannot encode HEIC")
+		}
+		b.Logf("photo: 4032×3024 HEIC %.1f MB", float64(len(heic))/1e6)
+		for b.Loop() {
+			if _, err := testImager.Resize(heic, 1600); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, k := range []struct {
 		name   string
 		kernel draw.Interpolator
@@ -203,14 +214,14 @@ func TestPeakRSS(t *testing.T) {
 	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
 		t.Skip("needs Linux /proc")
 	}
-	benchPhoto(t)
+	benchHEIC(t)
 	dir := t.TempDir()
 	for name, data := range map[string][]byte{"photo.jpg": photoJPEG, "photo.heic": photoHEIC} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	modes := []string{"vips-jpeg-320", "vips-jpeg-1600", "vips-jpeg-320+1600", "vips-heic-1600", "purego-jpeg-1600"}
+	modes := []string{"libjpeg-jpeg-320", "libjpeg-jpeg-1600", "libjpeg-jpeg-job", "vips-jpeg-1600", "vips-jpeg-job", "vips-heic-1600", "purego-jpeg-1600"}
 	t.Logf("%-20s %12s %12s %12s %12s", "job", "base RSS MB", "peak RSS MB", "job MB", "CPU ms/job")
 	for _, mode := range modes {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestPeakRSS$", "-test.v") //nolint:gosec // the test binary itself
@@ -242,21 +253,33 @@ func rssChild(t *testing.T, mode string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// libjpeg-*: Resize, which takes JPEGs through fitJPEG; vips-*: the libvips pipeline.
+	// A job is the preview, then the thumbnail from the preview.
+	resize := testImager.Resize
+	if strings.HasPrefix(mode, "vips-") {
+		resize = func(src []byte, side int) (attachment.Derived, error) {
+			h, err := testImager.header(src)
+			if err != nil {
+				return attachment.Derived{}, err
+			}
+			return testImager.resizeVips(src, h, side)
+		}
+	}
 	job := func() error {
-		switch mode {
-		case "purego-jpeg-1600":
+		switch {
+		case mode == "purego-jpeg-1600":
 			_, err := pureGoResize(src, 1600, draw.ApproxBiLinear)
 			return err
-		case "vips-jpeg-320+1600":
-			if _, err := testImager.Resize(src, 320); err != nil {
+		case strings.HasSuffix(mode, "-job"):
+			preview, err := resize(src, 1600)
+			if err != nil {
 				return err
 			}
+			_, err = resize(preview.Data, 320)
+			return err
 		}
 		side, _ := strconv.Atoi(mode[strings.LastIndexByte(mode, '-')+1:])
-		if strings.HasSuffix(mode, "+1600") {
-			side = 1600
-		}
-		_, err := testImager.Resize(src, side)
+		_, err := resize(src, side)
 		return err
 	}
 	runtime.GC()
@@ -265,7 +288,7 @@ func rssChild(t *testing.T, mode string) {
 	}
 	base := procStatus(t, "VmRSS")
 	cpu0 := cpuTime(t)
-	const rssRuns = 5
+	const rssRuns = 20
 	for range rssRuns {
 		if err := job(); err != nil {
 			t.Fatal(err)

@@ -1,10 +1,12 @@
 // Package imaging reads and resizes photos for attachments: Probe reads format, pixel
 // size and EXIF evidence from the first bytes of a file with small header parsers (no
-// pixel is decoded), and Resize makes the JPEG derivatives with libvips through govips
-// (shrink-on-load, EXIF orientation applied, every metadata field removed).
+// pixel is decoded), and Resize makes the JPEG derivatives (shrink-on-load, EXIF
+// orientation applied, every metadata field removed): JPEG photos straight through
+// libjpeg-turbo (jpegfit.c), everything else with libvips through govips.
 //
-// libvips is a C library: building needs cgo and libvips-dev (scripts/ensure-vips.sh),
-// running needs libvips42 and, for HEIC, libheif1 with libde265-0.
+// Both are C libraries: building needs cgo, libjpeg-dev and libvips-dev
+// (scripts/ensure-vips.sh), running needs libjpeg62-turbo, libvips42 and, for HEIC,
+// libheif1 with libde265-0.
 package imaging
 
 import (
@@ -192,7 +194,8 @@ func (im *Imager) header(b []byte) (header, error) {
 // Resize decodes src (the whole file), applies its orientation, fits it within
 // maxSide×maxSide (never enlarging) and encodes a baseline JPEG without any metadata:
 // no EXIF, GPS, XMP, IPTC or ICC profile. JPEG input is shrunk while it is decoded, so
-// memory stays far below the full decoded size.
+// memory stays far below the full decoded size. YCbCr, RGB and grey JPEGs (phone photos)
+// go through libjpeg-turbo alone; CMYK JPEGs and the other formats through libvips.
 func (im *Imager) Resize(src []byte, maxSide int) (attachment.Derived, error) {
 	if maxSide < 1 {
 		return attachment.Derived{}, fmt.Errorf("imaging: maxSide %d must be positive", maxSide)
@@ -212,7 +215,18 @@ func (im *Imager) Resize(src []byte, maxSide int) (attachment.Derived, error) {
 		return attachment.Derived{}, errors.New("imaging: libvips was shut down")
 	}
 
+	if h.format == "jpeg" {
+		if d, ok, err := im.fitJPEG(src, h, maxSide); ok {
+			return d, err
+		}
+	}
+	return im.resizeVips(src, h, maxSide)
+}
+
+// resizeVips is Resize through libvips: every format but the JPEGs fitJPEG takes.
+func (im *Imager) resizeVips(src []byte, h header, maxSide int) (attachment.Derived, error) {
 	var img *vips.ImageRef
+	var err error
 	if h.format == "jpeg" {
 		img, err = loadJPEGWithin(src, h, maxSide)
 	} else {
