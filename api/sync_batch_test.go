@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,6 +27,8 @@ import (
 // a conflict, commands, a create resent as an update, a whole batch resent, and an id the
 // database refuses only when the batch is written.
 func TestSyncPushBatchedAsOneByOne(t *testing.T) {
+	// A phone's capture time, which the comparison keeps apart from server times.
+	deviceTime := time.Date(2026, 11, 20, 8, 15, 30, 250_000_000, time.FixedZone("", 8*3600))
 	env := apitest.New(t, apitest.WithEnv("FIELDOPS_LOG_LEVEL", "warn"))
 	ctx := t.Context()
 	via := offline.Services{Defects: env.Server.Defects, Inspections: env.Server.Inspections, WorkOrders: env.Server.WorkOrders,
@@ -103,7 +106,11 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 			ch("1g", "defect_comment", "C-note", offline.OpCreate, 0, map[string]any{"defect_id": "@C", "body": "Depends on C"}),
 			ch("1h", "defect", "E", offline.OpCreate, 0, defect(1, "bath", "leakage", "Grout missing")),
 			ch("1i", "defect", "F", offline.OpUpdate, 1, map[string]any{"description": "Never created"}),
-			ch("1j", "attachment", "A-photo", offline.OpCreate, 0, photo("A", "defect_before")),
+			ch("1j", "attachment", "A-photo", offline.OpCreate, 0, func() map[string]any {
+				p := photo("A", "defect_before")
+				p["device_captured_at"] = deviceTime.Format(time.RFC3339Nano) // the phone's clock
+				return p
+			}()),
 			ch("1k", "attachment", "C-photo", offline.OpCreate, 0, photo("C", "defect_before")),
 			ch("1l", "attachment", "F-photo", offline.OpCreate, 0, photo("F", "defect_before")),
 			ch("1m", "attachment", "E-photo", offline.OpCreate, 0, map[string]any{"owner_type": "defect", "owner_id": "@E",
@@ -200,6 +207,7 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 				`SELECT to_jsonb(c) - 'id' - 'created_at' - 'updated_at' FROM defect_comments c WHERE c.id = ?`,
 				`SELECT to_jsonb(e) - 'id' - 'created_at' FROM defect_events e WHERE e.defect_id = ? ORDER BY e.id`,
 				`SELECT to_jsonb(x) - 'id' - 'xid' - 'changed_at' FROM sync_changes x WHERE x.record_id = ? ORDER BY x.id`,
+				`SELECT to_jsonb(a) - 'id' - 'created_at' - 'updated_at' FROM attachments a WHERE a.id = ?`,
 			} {
 				var got []string
 				if err := g.Raw(q, id.String()).Scan(&got).Error; err != nil {
@@ -219,7 +227,13 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 				}
 				return m
 			})
-			return timeRE.ReplaceAllString(s, `"<time>"`)
+			return timeRE.ReplaceAllStringFunc(s, func(m string) string {
+				// The phone's capture time is data and must come through the same.
+				if at, err := time.Parse(time.RFC3339Nano, strings.Trim(m, `"`)); err == nil && at.Equal(deviceTime) {
+					return `"<device time>"`
+				}
+				return `"<time>"`
+			})
 		}
 		for i := range out.results {
 			out.results[i] = norm(out.results[i])
