@@ -22,6 +22,9 @@ var validate = newValidator()
 
 func newValidator() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
+	if err := v.RegisterValidation("uuid", isUUID); err != nil {
+		panic(err)
+	}
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
@@ -33,6 +36,35 @@ func newValidator() *validator.Validate {
 		return name
 	})
 	return v
+}
+
+// isUUID is the validator's "uuid" rule (8-4-4-4-12 hex digits, either case) without its
+// regular expression, which cost 2.5 % of the server's CPU in a push of 500 changes.
+func isUUID(fl validator.FieldLevel) bool {
+	f := fl.Field()
+	s := f.String()
+	if f.CanInterface() {
+		if st, ok := f.Interface().(fmt.Stringer); ok {
+			s = st.String()
+		}
+	}
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // bindJSON decodes the body into dst and validates it: malformed JSON is 400, a wrong
