@@ -59,13 +59,15 @@ func isUUID(fl validator.FieldLevel) bool {
 				return false
 			}
 		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			if !isHex(c) {
 				return false
 			}
 		}
 	}
 	return true
 }
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // bindJSON decodes the body into dst and validates it: malformed JSON is 400, a wrong
 // type or a failed rule is 422 with the fields named as the client sent them.
