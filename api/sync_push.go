@@ -60,7 +60,7 @@ func registerSyncPushRoutes(authed fiber.Router, s *offline.PushService) {
 		if err != nil {
 			return err
 		}
-		body, err := out.AppendJSON(make([]byte, 0, 64<<10))
+		body, err := out.AppendJSON(nil)
 		if err != nil {
 			return err
 		}

@@ -95,6 +95,13 @@ type PushResult struct {
 // already and are copied as they are, not parsed and compacted again as encoding/json
 // would: for a push of 500 changes that was most of the cost of the answer.
 func (r *PushResult) AppendJSON(b []byte) ([]byte, error) {
+	// Sized once: 500 answers with their records are a few hundred KB, which growing by
+	// doubling would copy several times over.
+	size := len(`{"results":[]}`)
+	for i := range r.Results {
+		size += len(r.Results[i].Record) + resultOverhead
+	}
+	b = slices.Grow(b, size)
 	b = append(b, `{"results":[`...)
 	for i := range r.Results {
 		if i > 0 {
@@ -107,13 +114,21 @@ func (r *PushResult) AppendJSON(b []byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(rec) > 0 {
-			one = append(append(append(one[:len(one)-1], `,"record":`...), rec...), '}')
+		if len(rec) == 0 {
+			b = append(b, one...)
+			continue
 		}
-		b = append(b, one...)
+		b = append(b, one[:len(one)-1]...) // the record joins the object before its '}'
+		b = append(b, `,"record":`...)
+		b = append(b, rec...)
+		b = append(b, '}')
 	}
 	return append(b, "]}"...), nil
 }
+
+// resultOverhead is about what an answer takes besides its record: op id, status,
+// version, and room for a short problem.
+const resultOverhead = 160
 
 // OpRow is the log entry of one change.
 type OpRow struct {
