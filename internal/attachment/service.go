@@ -127,6 +127,23 @@ func (s *Service) validate(in NewAttachment) error {
 // for the same id while it is pending returns a fresh upload; once the photo is
 // available no second upload is given.
 func (s *Service) Create(ctx context.Context, in NewAttachment) (*Presigned, bool, error) {
+	a, created, err := s.Name(ctx, in)
+	if err != nil {
+		return nil, false, err
+	}
+	// Presigning is computed locally, so it answers even when the store is down.
+	up, err := s.blobs.PresignPut(ctx, a.ObjectKey, a.ContentType, a.Size, a.SHA256, s.opts.UploadTTL)
+	if err != nil {
+		return nil, false, err
+	}
+	return &Presigned{Attachment: *a, Upload: up}, created, nil
+}
+
+// Name records a pending attachment, as Create does, without an upload URL: offline
+// sync names photos by id before they are uploaded, and the app asks Create for the
+// URL when it uploads. created is false when the id was named before by the same
+// request (same uploader, owner, purpose, type, size and checksum).
+func (s *Service) Name(ctx context.Context, in NewAttachment) (*Attachment, bool, error) {
 	if err := s.validate(in); err != nil {
 		return nil, false, err
 	}
@@ -172,13 +189,8 @@ func (s *Service) Create(ctx context.Context, in NewAttachment) (*Presigned, boo
 	if err != nil {
 		return nil, false, err
 	}
-	// Presigning is computed locally, so it answers even when the store is down.
-	up, err := s.blobs.PresignPut(ctx, a.ObjectKey, a.ContentType, a.Size, a.SHA256, s.opts.UploadTTL)
-	if err != nil {
-		return nil, false, err
-	}
 	a.SHA256Hex = hex.EncodeToString(a.SHA256)
-	return &Presigned{Attachment: *a, Upload: up}, created, nil
+	return a, created, nil
 }
 
 // sameRequest decides what a repeated request for an existing id gets.

@@ -292,7 +292,9 @@ func attachmentWriter(svc *attachment.Service) *Writer {
 			if err := d.err(); err != nil {
 				return err
 			}
-			_, _, err := svc.Create(ctx, in)
+			// Named only: the app asks POST /v1/attachments for the upload URL when it
+			// uploads, so no URL is signed here.
+			_, _, err := svc.Name(ctx, in)
 			return err
 		},
 	}
