@@ -50,10 +50,19 @@ type cpuMeter struct{ before map[string]float64 }
 
 func startCPU() cpuMeter { return cpuMeter{before: procCPU()} }
 
-func (m cpuMeter) report(b *testing.B, units float64, unit string) {
+// ms returns the CPU milliseconds each of MinIO, PostgreSQL and the test process
+// spent since start.
+func (m cpuMeter) ms() map[string]float64 {
 	after := procCPU()
+	out := map[string]float64{}
 	for _, name := range []string{"minio", "postgres", "test"} {
-		ms := (after[name] - m.before[name]) * 10 // ticks of 10 ms (USER_HZ=100)
+		out[name] = (after[name] - m.before[name]) * 10 // ticks of 10 ms (USER_HZ=100)
+	}
+	return out
+}
+
+func (m cpuMeter) report(b *testing.B, units float64, unit string) {
+	for name, ms := range m.ms() {
 		b.ReportMetric(ms/units, "cpu-ms-"+name+"/"+unit)
 	}
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -742,7 +743,7 @@ func TestSyncPushThroughput(t *testing.T) {
 	// measure runs phones concurrently, each on its own defects, and returns the changes
 	// applied per second of wall time for creates, then for updates of those defects,
 	// then for a shift's mix: each new defect with its two before-photos named.
-	measure := func(phones int) (creates, updates, mixed float64) {
+	measure := func(phones int) (creates, updates, mixed pushRate) {
 		// Apps make time-ordered ids (UUIDv7), as DESIGN.md asks: records made in
 		// one shift are close together in every index on id.
 		v7 := func() string { return uuid.Must(uuid.NewV7()).String() }
@@ -753,8 +754,8 @@ func TestSyncPushThroughput(t *testing.T) {
 				ids[p][i] = v7()
 			}
 		}
-		rate := func(build func(p, b, i int) change) float64 {
-			start := time.Now()
+		rate := func(build func(p, b, i int) change) pushRate {
+			cpu, start := startCPU(), time.Now()
 			errs := make(chan error, phones)
 			for p := range phones {
 				go func() {
@@ -766,7 +767,9 @@ func TestSyncPushThroughput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			return float64(phones*batches*size) / time.Since(start).Seconds()
+			n, used := float64(phones*batches*size), cpu.ms()
+			return pushRate{perSecond: n / time.Since(start).Seconds(),
+				postgresUS: used["postgres"] * 1000 / n, serverUS: used["test"] * 1000 / n}
 		}
 		creates = rate(func(p, b, i int) change {
 			c := newChange("defect", "create", ids[p][b*size+i], 0, map[string]any{"unit_id": unit, "room": "bath",
@@ -796,15 +799,30 @@ func TestSyncPushThroughput(t *testing.T) {
 		return creates, updates, mixed
 	}
 	for _, phones := range []int{1, 2, 4} {
-		var creates, updates, mixed []float64
+		var creates, updates, mixed []pushRate
 		for range 3 {
 			c, u, m := measure(phones)
 			creates, updates, mixed = append(creates, c), append(updates, u), append(mixed, m)
 		}
-		slices.Sort(creates)
-		slices.Sort(updates)
-		slices.Sort(mixed)
-		t.Logf("%d phone(s), %d×%d changes each: creates %.0f/s (runs %.0f), updates %.0f/s (runs %.0f), defects with photos %.0f/s (runs %.0f)",
-			phones, batches, size, creates[1], creates, updates[1], updates, mixed[1], mixed)
+		t.Logf("%d phone(s), %d×%d changes each: creates %s, updates %s, defects with photos %s",
+			phones, batches, size, medianRate(creates), medianRate(updates), medianRate(mixed))
 	}
+}
+
+// pushRate is one run of a push workload: changes applied per second of wall time, and
+// the CPU PostgreSQL and the test process (the server; the phones only marshal and
+// count) spent per change.
+type pushRate struct{ perSecond, postgresUS, serverUS float64 }
+
+// medianRate describes runs by their median rate (with all rates), and the CPU per
+// change of the median run.
+func medianRate(runs []pushRate) string {
+	slices.SortFunc(runs, func(a, b pushRate) int { return cmp.Compare(a.perSecond, b.perSecond) })
+	rates := make([]string, len(runs))
+	for i, r := range runs {
+		rates[i] = fmt.Sprintf("%.0f", r.perSecond)
+	}
+	m := runs[len(runs)/2]
+	return fmt.Sprintf("%.0f/s (runs %s; CPU per change: PostgreSQL %.0f µs, server %.0f µs)",
+		m.perSecond, strings.Join(rates, " "), m.postgresUS, m.serverUS)
 }

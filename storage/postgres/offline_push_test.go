@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func TestPushStore(t *testing.T) {
 	var st *offline.RowState
 	err = db.InTx(ctx, func(ctx context.Context) error {
 		missing := uuid.New()
-		rows, err := store.LockRows(ctx, "inspections", "inspector_id", []uuid.UUID{missing, id}, []string{"notes", "answers", "no_such_column"})
+		rows, err := store.LockRows(ctx, "inspections", "inspector_id", []uuid.UUID{missing, id}, []string{"notes", "answers", "no_such_column", "it's"})
 		if _, found := rows[missing]; found || len(rows) != 1 {
 			t.Errorf("rows %v: only the existing id must be read", rows)
 		}
@@ -66,6 +68,14 @@ func TestPushStore(t *testing.T) {
 	}
 	if _, ok := st.Columns["notes"]; !ok || len(st.Columns) != 2 {
 		t.Fatalf("columns %v: want the two named that exist", st.Columns)
+	}
+	// The values are the row's, as to_jsonb writes them.
+	var answers json.RawMessage
+	if err := g.Raw(`SELECT to_jsonb(answers) FROM inspections WHERE id = ?`, id).Row().Scan(&answers); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(st.Columns); !jsonEqual(t, got, []byte(`{"notes": "late", "answers": `+string(answers)+`}`)) {
+		t.Fatalf("columns %s, want notes and answers of the row", got)
 	}
 	if st.Version != 3 || st.AuthorID != amb || st.Deleted {
 		t.Fatalf("row state %+v", st)
@@ -93,4 +103,17 @@ func TestPushStore(t *testing.T) {
 	if err != nil || stored[op.OpID].Status != offline.StatusRejected || stored[op.OpID].Record != nil {
 		t.Fatalf("other user: %+v %v", stored, err)
 	}
+}
+
+// jsonEqual reports whether two JSON texts hold the same value.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("%s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return reflect.DeepEqual(x, y)
 }
