@@ -32,7 +32,8 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 	env := apitest.New(t, apitest.WithEnv("FIELDOPS_LOG_LEVEL", "warn"))
 	ctx := t.Context()
 	via := offline.Services{Defects: env.Server.Defects, Inspections: env.Server.Inspections, WorkOrders: env.Server.WorkOrders,
-		Photos: env.Server.Photos, DefectsBulk: postgres.NewDefectStore(env.DB), PhotosBulk: postgres.NewAttachmentStore(env.DB)}
+		Photos: env.Server.Photos, InspectionsBulk: postgres.NewInspectionStore(env.DB), DefectsBulk: postgres.NewDefectStore(env.DB),
+		PhotosBulk: postgres.NewAttachmentStore(env.DB)}
 	limits := offline.Limits{MaxChanges: 500, MaxBytes: 4 << 20}
 	batched := offline.NewPushService(postgres.NewPushStore(env.DB), env.DB, offline.Writers(via), offline.Batchers(via), limits, nil)
 	single := offline.NewPushService(postgres.NewPushStore(env.DB), env.DB, offline.Writers(via), nil, limits, nil)
@@ -55,6 +56,24 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 	var engineer string
 	if err := g.Raw(`SELECT id::text FROM users WHERE username = 'engineer'`).Scan(&engineer).Error; err != nil {
 		t.Fatal(err)
+	}
+	// A checklist for the walkthroughs of the story.
+	template := uuid.New()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO checklist_templates (id, organization_id, name, created_by)
+			SELECT ?, p.organization_id, 'Walkthrough', u.id FROM projects p, users u WHERE p.id = ? AND u.username = 'admin'`, []any{template, env.Demo.ProjectID}},
+		{`INSERT INTO checklist_template_revisions (template_id, revision, sections, created_by)
+			SELECT ?, 1, '[{"key": "bath", "title": "Bathroom", "items": [
+				{"key": "bath.leak", "title": "No leak under the basin", "kind": "pass_fail", "defect": {"category": "leakage", "severity": "critical"}},
+				{"key": "bath.tiles", "title": "Tiles", "kind": "pass_fail"},
+				{"key": "bath.photo", "title": "Photo of the basin", "kind": "photo"}]}]'::jsonb, id FROM users WHERE username = 'admin'`, []any{template}},
+	} {
+		if err := g.Exec(q.sql, q.args...).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	type step struct {
@@ -118,6 +137,23 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 			ch("1n", "defect", "P", offline.OpCreate, 0, map[string]any{"unit_id": units[0], "room": "kitchen", "category": "leakage",
 				"severity": "major", "description": "Pinned on the plan", "plan_attachment_id": "@A-photo", "pin_x": 0.1, "pin_y": 0.2}),
 			ch("1o", "attachment", "E-photo-2", offline.OpCreate, 0, photo("E", "defect_before")),
+			// A walkthrough with the buyer: the inspection, a defect found in it (a draft
+			// until the inspection is submitted) and a photo of it, all in one push.
+			ch("1p", "inspection", "I", offline.OpCreate, 0, map[string]any{"unit_id": units[0], "kind": "joint_walkthrough",
+				"template_id": template.String(), "buyer_present": true, "buyer_name": "Ms Chen",
+				"answers": map[string]any{"bath.tiles": map[string]any{"result": "pass"}}}),
+			ch("1q", "defect", "IA", offline.OpCreate, 0, map[string]any{"unit_id": units[0], "room": "bath", "inspection_id": "@I",
+				"item_key": "bath.leak", "description": "Leak found in the walkthrough"}),
+			ch("1r", "attachment", "I-photo", offline.OpCreate, 0, map[string]any{"owner_type": "inspection", "owner_id": "@I",
+				"purpose": "inspection", "content_type": "image/jpeg", "size": 2345, "sha256": strings.Repeat("cd", 32)}),
+			ch("1s", "inspection", "J", offline.OpCreate, 0, map[string]any{"unit_id": units[1], "kind": "no_such_kind"}),
+			ch("1t", "attachment", "J-photo", offline.OpCreate, 0, map[string]any{"owner_type": "inspection", "owner_id": "@J",
+				"purpose": "inspection", "content_type": "image/jpeg", "size": 2345, "sha256": strings.Repeat("cd", 32)}),
+			ch("1u", "inspection", "K", offline.OpCreate, 0, map[string]any{"unit_id": units[1], "kind": "pre_handover",
+				"answers": map[string]any{"door": map[string]any{"result": "fail", "note": "Scratched",
+					"photo_ids": []string{id("I-photo").String()}}}}), // named in this push
+			ch("1v", "inspection", "L", offline.OpCreate, 0, map[string]any{"unit_id": units[1], "kind": "pre_handover",
+				"template_id": template.String(), "answers": map[string]any{"no.such.item": map[string]any{"result": "pass"}}}),
 		}
 		return []step{
 			{amb, "phone-amb", first},
@@ -135,6 +171,25 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 				ch("3d", "defect", "E", offline.OpUpdate, 3, map[string]any{"description": "Grout missing, shower"}),
 				ch("3e", "defect", "H", offline.OpDelete, 1, nil),
 				ch("3f", "defect_comment", "G-note", offline.OpCreate, 0, map[string]any{"defect_id": "@G", "body": "Photo to follow"}),
+				// Answers naming the photo named in the first push; a note merged into
+				// an older version; the same answer changed on both sides (a conflict).
+				ch("3g", "inspection", "I", offline.OpUpdate, 2, map[string]any{"answers": map[string]any{
+					"bath.leak":  map[string]any{"result": "fail"},
+					"bath.photo": map[string]any{"photo_ids": []string{id("I-photo").String()}}}}),
+				ch("3h", "inspection", "K", offline.OpUpdate, 1, map[string]any{"notes": "Buyer asked for a recheck"}),
+				ch("3i", "inspection", "I", offline.OpUpdate, 1, map[string]any{"answers": map[string]any{
+					"bath.tiles": map[string]any{"result": "fail"}}}),
+				ch("3j", "inspection", "K", offline.OpUpdate, 2, map[string]any{"answers": map[string]any{
+					"door": map[string]any{"result": "pass", "photo_ids": []string{id("E-photo").String()}}}}),
+			}},
+			// The walkthrough is submitted (alone: it publishes its draft defect), then a
+			// late edit of it is refused, and the published defect is edited.
+			{amb, "phone-amb", []offline.Change{
+				ch("6a", "defect", "G", offline.OpUpdate, 1, map[string]any{"description": "Door seal, right"}),
+				ch("6b", "inspection", "I", offline.OpCommand, 3, map[string]any{"action": "submit"}),
+				ch("6c", "inspection", "I", offline.OpUpdate, 3, map[string]any{"notes": "Late"}),
+				ch("6d", "defect", "IA", offline.OpUpdate, 2, map[string]any{"description": "Leak under the basin, left"}),
+				ch("6e", "inspection", "K", offline.OpUpdate, 3, map[string]any{"buyer_name": "Mr Wang"}),
 			}},
 			// The engineer accepts A, then names the after-photo and fixes it: the fix
 			// finds the photo named just before it in the same push.
@@ -208,6 +263,7 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 				`SELECT to_jsonb(e) - 'id' - 'created_at' FROM defect_events e WHERE e.defect_id = ? ORDER BY e.id`,
 				`SELECT to_jsonb(x) - 'id' - 'xid' - 'changed_at' FROM sync_changes x WHERE x.record_id = ? ORDER BY x.id`,
 				`SELECT to_jsonb(a) - 'id' - 'created_at' - 'updated_at' FROM attachments a WHERE a.id = ?`,
+				`SELECT to_jsonb(i) - 'id' - 'created_at' - 'updated_at' FROM inspections i WHERE i.id = ?`,
 			} {
 				var got []string
 				if err := g.Raw(q, id.String()).Scan(&got).Error; err != nil {

@@ -743,7 +743,7 @@ func TestSyncPushThroughput(t *testing.T) {
 	// measure runs phones concurrently, each on its own defects, and returns the changes
 	// applied per second of wall time for creates, then for updates of those defects,
 	// then for a shift's mix: each new defect with its two before-photos named.
-	measure := func(phones int) (creates, updates, mixed pushRate) {
+	measure := func(phones int) (creates, updates, mixed, walks pushRate) {
 		// Apps make time-ordered ids (UUIDv7), as DESIGN.md asks: records made in
 		// one shift are close together in every index on id.
 		v7 := func() string { return uuid.Must(uuid.NewV7()).String() }
@@ -796,16 +796,54 @@ func TestSyncPushThroughput(t *testing.T) {
 			c["op_id"] = v7()
 			return c
 		})
-		return creates, updates, mixed
+		// A walkthrough per unit, as an ambassador's phone records it offline: the
+		// inspection with its first answers, seven defects found in it with two photos
+		// each, a photo of the inspection, a comment, and the answers given since (the
+		// same inspection again, so the push splits there).
+		answers := func(from, to int) map[string]any {
+			a := map[string]any{}
+			for k := from; k < to; k++ {
+				a[fmt.Sprintf("item.%02d", k)] = map[string]any{"result": "pass"}
+			}
+			return a
+		}
+		walk := make([]string, phones)
+		var last [4]string
+		walks = rate(func(p, _, i int) change {
+			var c change
+			switch k := i % 25; {
+			case k == 0:
+				walk[p] = v7()
+				c = newChange("inspection", "create", walk[p], 0, map[string]any{"unit_id": unit, "kind": "pre_handover",
+					"buyer_present": true, "answers": answers(0, 10)})
+			case k <= 21 && k%3 == 1:
+				last[p] = v7()
+				c = newChange("defect", "create", last[p], 0, map[string]any{"unit_id": unit, "room": "bath", "inspection_id": walk[p],
+					"category": "leakage", "severity": "major", "description": "Water under the basin"})
+			case k <= 21:
+				c = newChange("attachment", "create", v7(), 0, map[string]any{"owner_type": "defect", "owner_id": last[p],
+					"purpose": "defect_before", "content_type": "image/jpeg", "size": 2_400_000, "sha256": strings.Repeat("5e", 32)})
+			case k == 22:
+				c = newChange("attachment", "create", v7(), 0, map[string]any{"owner_type": "inspection", "owner_id": walk[p],
+					"purpose": "inspection", "content_type": "image/jpeg", "size": 2_400_000, "sha256": strings.Repeat("5e", 32)})
+			case k == 23:
+				c = newChange("defect_comment", "create", v7(), 0, map[string]any{"defect_id": last[p], "body": "Buyer pointed it out"})
+			default:
+				c = newChange("inspection", "update", walk[p], 1, map[string]any{"answers": answers(10, 20), "notes": "Keys handed over"})
+			}
+			c["op_id"] = v7()
+			return c
+		})
+		return creates, updates, mixed, walks
 	}
 	for _, phones := range []int{1, 2, 4} {
-		var creates, updates, mixed []pushRate
+		var creates, updates, mixed, walks []pushRate
 		for range 3 {
-			c, u, m := measure(phones)
-			creates, updates, mixed = append(creates, c), append(updates, u), append(mixed, m)
+			c, u, m, w := measure(phones)
+			creates, updates, mixed, walks = append(creates, c), append(updates, u), append(mixed, m), append(walks, w)
 		}
-		t.Logf("%d phone(s), %d×%d changes each: creates %s, updates %s, defects with photos %s",
-			phones, batches, size, medianRate(creates), medianRate(updates), medianRate(mixed))
+		t.Logf("%d phone(s), %d×%d changes each: creates %s, updates %s, defects with photos %s, walkthroughs %s",
+			phones, batches, size, medianRate(creates), medianRate(updates), medianRate(mixed), medianRate(walks))
 	}
 }
 

@@ -114,3 +114,20 @@ func Copy[T any](v *T) *T {
 	c := *v
 	return &c
 }
+
+// Rounds splits writes so that no record appears twice in one round, keeping order:
+// one statement per round writes a record changed twice in the same unit twice.
+func Rounds[T any](xs []T, id func(T) uuid.UUID) [][]T {
+	var out [][]T
+	seen := map[uuid.UUID]int{}
+	for _, x := range xs {
+		k := id(x)
+		n := seen[k]
+		seen[k] = n + 1
+		if n == len(out) {
+			out = append(out, nil)
+		}
+		out[n] = append(out[n], x)
+	}
+	return out
+}

@@ -26,6 +26,11 @@ type Photos interface {
 	Photo(id uuid.UUID) (projectID uuid.UUID, known bool)
 }
 
+// Inspections finds an inspection another batch of the same unit of work holds (read,
+// made or changed in it): known false sends the question to the store; a nil ref with
+// known true does not exist.
+type Inspections func(id uuid.UUID) (ref *InspectionRef, known bool)
+
 // BulkStore reads and writes many defects with one statement each; a Batch uses it.
 type BulkStore interface {
 	// LoadDefects reads the live defects among ids, locking their rows; absent ones
@@ -60,7 +65,8 @@ type Batch struct {
 	journal  *batch.Journal
 	cache    batch.Cache
 
-	photos Photos
+	photos      Photos
+	inspections Inspections
 
 	defects  map[uuid.UUID]*Defect // nil value: known not to exist
 	comments map[uuid.UUID]*Comment
@@ -91,6 +97,9 @@ func (s *Service) InBatch(b *Batch) *Service {
 
 // SetPhotos lets the batch see the photos named in the same unit of work.
 func (b *Batch) SetPhotos(p Photos) { b.photos = p }
+
+// SetInspections lets the batch see the inspections of the same unit of work.
+func (b *Batch) SetInspections(i Inspections) { b.inspections = i }
 
 // Known returns a defect the batch holds: read, created or changed in it. A nil defect
 // with known true is one known not to exist.
@@ -141,7 +150,7 @@ func (b *Batch) Flush(ctx context.Context) error {
 	if err := b.bulk.InsertDefects(ctx, b.inserted); err != nil {
 		return fmt.Errorf("insert defects: %w", err)
 	}
-	for _, round := range rounds(b.updated) {
+	for _, round := range batch.Rounds(b.updated, func(d *Defect) uuid.UUID { return d.ID }) {
 		if err := b.bulk.UpdateDefects(ctx, round); err != nil {
 			return fmt.Errorf("update defects: %w", err)
 		}
@@ -159,21 +168,6 @@ func (b *Batch) Flush(ctx context.Context) error {
 	}
 	b.inserted, b.updated, b.events, b.added, b.notes = nil, nil, nil, nil, nil
 	return nil
-}
-
-// rounds splits updates so that no defect appears twice in one round, keeping order.
-func rounds(ds []*Defect) [][]*Defect {
-	var out [][]*Defect
-	seen := map[uuid.UUID]int{}
-	for _, d := range ds {
-		n := seen[d.ID]
-		seen[d.ID] = n + 1
-		if n == len(out) {
-			out = append(out, nil)
-		}
-		out[n] = append(out[n], d)
-	}
-	return out
 }
 
 var _ Store = (*Batch)(nil)
@@ -284,8 +278,16 @@ func (b *Batch) ZonePlace(ctx context.Context, zoneID uuid.UUID) (*Place, error)
 	return batch.Once(&b.cache, "zone:"+zoneID.String(), func() (*Place, error) { return b.store.ZonePlace(ctx, zoneID) })
 }
 
-// Inspection implements Store.
+// Inspection implements Store, from the unit of work when it holds the inspection.
 func (b *Batch) Inspection(ctx context.Context, id uuid.UUID) (*InspectionRef, error) {
+	if b.inspections != nil {
+		if ref, known := b.inspections(id); known {
+			if ref == nil {
+				return nil, apperr.NotFound("inspection")
+			}
+			return ref, nil
+		}
+	}
 	return batch.Once(&b.cache, "inspection:"+id.String(), func() (*InspectionRef, error) { return b.store.Inspection(ctx, id) })
 }
 

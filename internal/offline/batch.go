@@ -16,6 +16,10 @@ import (
 type Batcher interface {
 	// Types are the record types its batches take.
 	Types() []string
+	// Takes reports whether its batches apply the change in memory; a change they would
+	// send back to be applied alone (ErrUnbatched) ends a run instead, so that the run
+	// before it is not applied again one change at a time.
+	Takes(c *Change) bool
 	// Begin opens a unit of work in the push's transaction.
 	Begin() Batch
 }

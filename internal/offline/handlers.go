@@ -59,9 +59,11 @@ type Services struct {
 	Inspections *inspection.Service
 	WorkOrders  *workorder.Service
 	Photos      *attachment.Service
-	// DefectsBulk and PhotosBulk write the defect and photo services' batches.
-	DefectsBulk defect.BulkStore
-	PhotosBulk  attachment.BulkStore
+	// InspectionsBulk, DefectsBulk and PhotosBulk write the inspection, defect and
+	// photo services' batches.
+	InspectionsBulk inspection.BulkStore
+	DefectsBulk     defect.BulkStore
+	PhotosBulk      attachment.BulkStore
 }
 
 // Writers declares the write side of every record type phones may change offline.
@@ -71,9 +73,10 @@ func Writers(s Services) []*Writer {
 }
 
 // Batchers declares the record types whose runs of changes are applied in one unit of
-// work: what an ambassador records offline, defects with their comments and photos.
+// work: what an ambassador records offline, inspections and defects with their comments
+// and photos.
 func Batchers(s Services) []Batcher {
-	if s.DefectsBulk == nil || s.PhotosBulk == nil {
+	if s.InspectionsBulk == nil || s.DefectsBulk == nil || s.PhotosBulk == nil {
 		return nil
 	}
 	return []Batcher{handoverBatcher{s}}
@@ -81,31 +84,62 @@ func Batchers(s Services) []Batcher {
 
 type handoverBatcher struct{ s Services }
 
-func (handoverBatcher) Types() []string { return []string{"defect", "defect_comment", "attachment"} }
+func (handoverBatcher) Types() []string {
+	return []string{"inspection", "defect", "defect_comment", "attachment"}
+}
 
-// Begin opens the defect and photo batches over one journal: a photo of a defect made in
-// the same push finds it in memory, and a fix finds the after-photo named before it.
+// Takes all but an inspection's commands and deletes, which go alone: submitting or
+// deleting a draft writes its draft defects at once, which a batch does not do.
+func (handoverBatcher) Takes(c *Change) bool {
+	return c.Type != "inspection" || c.Op == OpCreate || c.Op == OpUpdate
+}
+
+// Begin opens the inspection, defect and photo batches over one journal: a defect found
+// in an inspection made in the same push, and a photo of either, find it in memory, and
+// a fix finds the after-photo named before it.
 func (h handoverBatcher) Begin() Batch {
 	j := &batch.Journal{}
+	inspections := h.s.Inspections.NewBatch(h.s.InspectionsBulk, j)
 	defects := h.s.Defects.NewBatch(h.s.DefectsBulk, j)
 	photos := h.s.Photos.NewBatch(h.s.PhotosBulk, func(ownerType string, id uuid.UUID) (*attachment.Owner, bool) {
-		if ownerType != "defect" {
-			return nil, false
+		switch ownerType {
+		case "defect":
+			d, known := defects.Known(id)
+			if !known || d == nil {
+				return nil, known
+			}
+			o := &attachment.Owner{ProjectID: d.ProjectID}
+			if d.Draft {
+				o.PrivateTo = &d.ReportedBy
+			}
+			return o, true
+		case "inspection":
+			i, known := inspections.Known(id)
+			if !known || i == nil {
+				return nil, known
+			}
+			o := &attachment.Owner{ProjectID: i.ProjectID}
+			if i.State == inspection.StateDraft {
+				o.PrivateTo = &i.InspectorID
+			}
+			return o, true
 		}
-		d, known := defects.Known(id)
-		if !known || d == nil {
-			return nil, known
-		}
-		o := &attachment.Owner{ProjectID: d.ProjectID}
-		if d.Draft {
-			o.PrivateTo = &d.ReportedBy
-		}
-		return o, true
+		return nil, false
 	}, j)
 	defects.SetPhotos(namedPhotos{photos})
-	dsvc, psvc := h.s.Defects.InBatch(defects), h.s.Photos.InBatch(photos)
-	return &handoverBatch{journal: j, defects: defects, photos: photos, writers: map[string]*Writer{
-		"defect": defectWriter(dsvc), "defect_comment": commentWriter(dsvc), "attachment": attachmentWriter(psvc)}}
+	defects.SetInspections(func(id uuid.UUID) (*defect.InspectionRef, bool) {
+		i, known := inspections.Known(id)
+		if !known || i == nil {
+			return nil, known
+		}
+		return &defect.InspectionRef{ID: i.ID, ProjectID: i.ProjectID, UnitID: i.UnitID, ZoneID: i.ZoneID,
+			State: string(i.State), InspectorID: i.InspectorID, TemplateID: i.TemplateID, TemplateRevision: i.TemplateRevision}, true
+	})
+	inspections.SetPhotos(namedPhotos{photos})
+	isvc, dsvc, psvc := h.s.Inspections.InBatch(inspections), h.s.Defects.InBatch(defects), h.s.Photos.InBatch(photos)
+	return &handoverBatch{journal: j, inspections: inspections, defects: defects, photos: photos, writers: map[string]*Writer{
+		"inspection": inspectionWriter(isvc), "defect": defectWriter(dsvc), "defect_comment": commentWriter(dsvc),
+		"attachment": attachmentWriter(psvc)}}
 }
 
 // namedPhotos shows the defect batch the photos named in the same unit.
@@ -124,10 +158,11 @@ func (n namedPhotos) Photo(id uuid.UUID) (uuid.UUID, bool) {
 }
 
 type handoverBatch struct {
-	journal *batch.Journal
-	defects *defect.Batch
-	photos  *attachment.Batch
-	writers map[string]*Writer
+	journal     *batch.Journal
+	inspections *inspection.Batch
+	defects     *defect.Batch
+	photos      *attachment.Batch
+	writers     map[string]*Writer
 }
 
 func (b *handoverBatch) Writer(typ string) (*Writer, bool) {
@@ -137,6 +172,8 @@ func (b *handoverBatch) Writer(typ string) (*Writer, bool) {
 
 func (b *handoverBatch) Preload(ctx context.Context, typ string, present, absent []uuid.UUID) error {
 	switch typ {
+	case "inspection":
+		return b.inspections.Preload(ctx, present, absent)
 	case "defect":
 		return b.defects.Preload(ctx, present, absent)
 	case "defect_comment":
@@ -151,9 +188,12 @@ func (b *handoverBatch) Mark() int             { return b.journal.Mark() }
 func (b *handoverBatch) Rollback(mark int)     { b.journal.Rollback(mark) }
 func (b *handoverBatch) Replay(err error) bool { return errors.Is(err, batch.ErrUnbatched) }
 
-// Flush writes defects (with their history, comments and notifications) before the
-// photos that may belong to them.
+// Flush writes inspections before the defects found in them, and defects (with their
+// history, comments and notifications) before the photos that may belong to them.
 func (b *handoverBatch) Flush(ctx context.Context) error {
+	if err := b.inspections.Flush(ctx); err != nil {
+		return err
+	}
 	if err := b.defects.Flush(ctx); err != nil {
 		return err
 	}

@@ -258,6 +258,10 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 		}
 		failed := map[uuid.UUID]uuid.UUID{} // record id → op id of the rejected change
 		touched := map[recordKey]bool{}     // records changed so far: their states are stale
+		// A change applied alone may change other records as well (submitting an
+		// inspection publishes its draft defects): the rows a later run changes are
+		// then all read again before it.
+		sideEffects := false
 		fresh := make([]LoggedOp, 0, len(req.Changes))
 		for i := 0; i < len(req.Changes); {
 			c := &req.Changes[i]
@@ -266,14 +270,24 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 				i++
 				continue
 			}
-			n, batcher := s.run(req.Changes[i:], stored, touched)
+			n, batcher := s.run(req.Changes[i:], stored)
 			var rs []*Result
 			if batcher != nil {
+				// The run reads again the rows changed since the push began.
+				run := req.Changes[i : i+n]
+				if !sideEffects {
+					run = slices.DeleteFunc(slices.Clone(run), func(c Change) bool { return !touched[keyOf(&c)] })
+				}
+				if err := s.relock(ctx, run, states); err != nil {
+					return err
+				}
+				sideEffects = false
 				rs, err = s.applyRun(ctx, batcher, req.Changes[i:i+n], states, now, failed)
 			} else {
 				var r *Result
 				r, err = s.pushOne(ctx, c, now, failed)
 				rs = []*Result{r}
+				sideEffects = true
 			}
 			if err != nil {
 				return err
@@ -347,6 +361,26 @@ func (s *PushService) lockTargets(ctx context.Context, changes []Change) (map[re
 	return states, nil
 }
 
+// relock reads the rows of a run's records again, into states.
+func (s *PushService) relock(ctx context.Context, run []Change, states map[recordKey]*RowState) error {
+	if len(run) == 0 {
+		return nil
+	}
+	now, err := s.lockTargets(ctx, run)
+	if err != nil {
+		return err
+	}
+	for i := range run {
+		k := keyOf(&run[i])
+		if st, ok := now[k]; ok {
+			states[k] = st
+		} else {
+			delete(states, k)
+		}
+	}
+	return nil
+}
+
 // appendNames adds the fields a change names to names, once each.
 func appendNames(names []string, c *Change) []string {
 	for k := range c.Fields {
@@ -359,9 +393,9 @@ func appendNames(names []string, c *Change) []string {
 
 // run finds how many changes from the first one on go together: a run a batcher
 // takes, or the first change alone.
-func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result, touched map[recordKey]bool) (int, Batcher) {
+func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result) (int, Batcher) {
 	bi, ok := s.batchOf[changes[0].Type]
-	if !ok || touched[keyOf(&changes[0])] {
+	if !ok || !s.batchers[bi].Takes(&changes[0]) {
 		return 1, nil
 	}
 	seen := map[recordKey]bool{}
@@ -369,10 +403,10 @@ func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result, touche
 	for i := range changes {
 		c := &changes[i]
 		k := keyOf(c)
-		if _, resent := stored[c.OpID]; resent || touched[k] || seen[k] {
+		if _, resent := stored[c.OpID]; resent || seen[k] {
 			break
 		}
-		if j, ok := s.batchOf[c.Type]; !ok || j != bi {
+		if j, ok := s.batchOf[c.Type]; !ok || j != bi || !s.batchers[bi].Takes(c) {
 			break
 		}
 		seen[k] = true

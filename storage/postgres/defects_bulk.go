@@ -162,10 +162,15 @@ func (s *DefectStore) InsertEvents(ctx context.Context, es []*defect.Event) erro
 		FROM ROWS FROM (json_to_recordset($1::json) AS (defect_id uuid, action text, from_status text, to_status text,
 			actor_id uuid, owner_id uuid, due_at timestamptz, note text, attachment_ids uuid[], device_at timestamptz))
 			WITH ORDINALITY AS x(defect_id, action, from_status, to_status, actor_id, owner_id, due_at, note, attachment_ids, device_at, n)
-		JOIN defects d ON d.id = x.defect_id
+		`+defectProject+`
 		ORDER BY x.n`, raw)
 	return err
 }
+
+// defectProject joins each row x to its defect's project (d.project_id) with one
+// primary-key probe per row: a plain join was planned as a read of the whole defects
+// table whenever its statistics lagged behind its growth.
+const defectProject = `CROSS JOIN LATERAL (SELECT d.project_id FROM defects d WHERE d.id = x.defect_id LIMIT 1) d`
 
 type defectCommentRow struct {
 	ID       uuid.UUID  `json:"id"`
@@ -192,7 +197,7 @@ func (s *DefectStore) InsertComments(ctx context.Context, cs []*defect.Comment) 
 		SELECT x.id, x.defect_id, d.project_id, x.author_id, x.body, x.device_at
 		FROM ROWS FROM (json_to_recordset($1::json) AS (id uuid, defect_id uuid, author_id uuid, body text, device_at timestamptz))
 			WITH ORDINALITY AS x(id, defect_id, author_id, body, device_at, n)
-		JOIN defects d ON d.id = x.defect_id
+		`+defectProject+`
 		ORDER BY x.n`, raw)
 	return defectError(err, "comment")
 }

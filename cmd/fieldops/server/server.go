@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	s.WorkOrders = workorder.NewService(postgres.NewWorkOrderStore(db), db, s.Notify, s.SLA, nil)
 
 	pushVia := offline.Services{Defects: s.Defects, Inspections: s.Inspections, WorkOrders: s.WorkOrders, Photos: s.Photos,
-		DefectsBulk: postgres.NewDefectStore(db), PhotosBulk: postgres.NewAttachmentStore(db)}
+		InspectionsBulk: postgres.NewInspectionStore(db), DefectsBulk: postgres.NewDefectStore(db), PhotosBulk: postgres.NewAttachmentStore(db)}
 	s.SyncPush = offline.NewPushService(postgres.NewPushStore(db), db, offline.Writers(pushVia), offline.Batchers(pushVia),
 		offline.Limits{MaxChanges: cfg.SyncMaxChanges, MaxBytes: cfg.SyncMaxBytes}, nil)
 	// The clean-up job removes change-log rows older than the retention; older cursors reset.
