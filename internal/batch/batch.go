@@ -54,7 +54,9 @@ func Set[K comparable, V any](j *Journal, m map[K]V, k K, v V) {
 	})
 }
 
-// Cache keeps reference reads for one unit of work.
+// Cache keeps reference reads for one unit of work, or for several in one transaction.
+// Keys name what they read, and services sharing a cache prefix them with their own
+// name (a key read as two types would answer the zero value).
 type Cache struct{ m map[string]cached }
 
 type cached struct {

@@ -63,7 +63,8 @@ type Batch struct {
 	notifier notify.Notifier
 	now      time.Time
 	journal  *batch.Journal
-	cache    batch.Cache
+	cache    batch.Cache  // reads that hold for this unit of work
+	ref      *batch.Cache // reference data (places, categories, rules, roles)
 
 	photos      Photos
 	inspections Inspections
@@ -81,11 +82,17 @@ type Batch struct {
 // NewBatch starts a unit of work over the service's store; bulk writes it out, and
 // journal records how to undo its writes (shared with other batches of the same unit).
 func (s *Service) NewBatch(bulk BulkStore, journal *batch.Journal) *Batch {
-	return &Batch{
+	b := &Batch{
 		store: s.store, bulk: bulk, notifier: s.notifier, now: s.clock(), journal: journal,
 		defects: map[uuid.UUID]*Defect{}, comments: map[uuid.UUID]*Comment{},
 	}
+	b.ref = &b.cache
+	return b
 }
+
+// SetReference shares the reads of reference data, which a unit of work's writes do
+// not change, with the other units of the same transaction.
+func (b *Batch) SetReference(c *batch.Cache) { b.ref = c }
 
 // InBatch returns the service working over b: reads and writes go to the batch, and
 // the service's transactions are the caller's (no savepoints: the journal undoes).
@@ -240,42 +247,42 @@ func (b *Batch) InsertComment(ctx context.Context, _ uuid.UUID, c *Comment) (*Co
 
 // Categories implements Store.
 func (b *Batch) Categories(ctx context.Context, organizationID uuid.UUID) ([]Category, error) {
-	return batch.Once(&b.cache, "categories:"+organizationID.String(), func() ([]Category, error) { return b.store.Categories(ctx, organizationID) })
+	return batch.Once(b.ref, "defect/categories:"+organizationID.String(), func() ([]Category, error) { return b.store.Categories(ctx, organizationID) })
 }
 
 // CategoryExists implements Store.
 func (b *Batch) CategoryExists(ctx context.Context, organizationID uuid.UUID, code string) (bool, error) {
-	return batch.Once(&b.cache, "category:"+organizationID.String()+":"+code, func() (bool, error) { return b.store.CategoryExists(ctx, organizationID, code) })
+	return batch.Once(b.ref, "defect/category:"+organizationID.String()+":"+code, func() (bool, error) { return b.store.CategoryExists(ctx, organizationID, code) })
 }
 
 // Severities implements Store.
 func (b *Batch) Severities(ctx context.Context) ([]Severity, error) {
-	return batch.Once(&b.cache, "severities", func() ([]Severity, error) { return b.store.Severities(ctx) })
+	return batch.Once(b.ref, "defect/severities", func() ([]Severity, error) { return b.store.Severities(ctx) })
 }
 
 // GetSeverity implements Store.
 func (b *Batch) GetSeverity(ctx context.Context, code string) (*Severity, error) {
-	return batch.Once(&b.cache, "severity:"+code, func() (*Severity, error) { return b.store.GetSeverity(ctx, code) })
+	return batch.Once(b.ref, "defect/severity:"+code, func() (*Severity, error) { return b.store.GetSeverity(ctx, code) })
 }
 
 // GetRules implements Store.
 func (b *Batch) GetRules(ctx context.Context, projectID uuid.UUID) (*Rules, error) {
-	return batch.Once(&b.cache, "rules:"+projectID.String(), func() (*Rules, error) { return b.store.GetRules(ctx, projectID) })
+	return batch.Once(b.ref, "defect/rules:"+projectID.String(), func() (*Rules, error) { return b.store.GetRules(ctx, projectID) })
 }
 
 // Project implements Store.
 func (b *Batch) Project(ctx context.Context, id uuid.UUID) (*ProjectInfo, error) {
-	return batch.Once(&b.cache, "project:"+id.String(), func() (*ProjectInfo, error) { return b.store.Project(ctx, id) })
+	return batch.Once(b.ref, "defect/project:"+id.String(), func() (*ProjectInfo, error) { return b.store.Project(ctx, id) })
 }
 
 // UnitPlace implements Store.
 func (b *Batch) UnitPlace(ctx context.Context, unitID uuid.UUID) (*Place, error) {
-	return batch.Once(&b.cache, "unit:"+unitID.String(), func() (*Place, error) { return b.store.UnitPlace(ctx, unitID) })
+	return batch.Once(b.ref, "defect/unit:"+unitID.String(), func() (*Place, error) { return b.store.UnitPlace(ctx, unitID) })
 }
 
 // ZonePlace implements Store.
 func (b *Batch) ZonePlace(ctx context.Context, zoneID uuid.UUID) (*Place, error) {
-	return batch.Once(&b.cache, "zone:"+zoneID.String(), func() (*Place, error) { return b.store.ZonePlace(ctx, zoneID) })
+	return batch.Once(b.ref, "defect/zone:"+zoneID.String(), func() (*Place, error) { return b.store.ZonePlace(ctx, zoneID) })
 }
 
 // Inspection implements Store, from the unit of work when it holds the inspection.
@@ -294,7 +301,7 @@ func (b *Batch) Inspection(ctx context.Context, id uuid.UUID) (*InspectionRef, e
 // ItemDefaults implements Store.
 func (b *Batch) ItemDefaults(ctx context.Context, templateID uuid.UUID, revision int, itemKey string) (string, string, error) {
 	type pair struct{ category, severity string }
-	p, err := batch.Once(&b.cache, fmt.Sprintf("item:%s:%d:%s", templateID, revision, itemKey), func() (pair, error) {
+	p, err := batch.Once(b.ref, fmt.Sprintf("defect/item:%s:%d:%s", templateID, revision, itemKey), func() (pair, error) {
 		c, s, err := b.store.ItemDefaults(ctx, templateID, revision, itemKey)
 		return pair{c, s}, err
 	})
@@ -324,7 +331,7 @@ func (b *Batch) AfterPhotos(ctx context.Context, defectID uuid.UUID) ([]uuid.UUI
 
 // HasRole implements Store.
 func (b *Batch) HasRole(ctx context.Context, projectID, userID uuid.UUID, role string) (bool, error) {
-	return batch.Once(&b.cache, "role:"+projectID.String()+":"+userID.String()+":"+role, func() (bool, error) {
+	return batch.Once(b.ref, "defect/role:"+projectID.String()+":"+userID.String()+":"+role, func() (bool, error) {
 		return b.store.HasRole(ctx, projectID, userID, role)
 	})
 }

@@ -49,7 +49,7 @@ type Batch struct {
 	bulk    BulkStore
 	now     time.Time
 	journal *batch.Journal
-	cache   batch.Cache
+	ref     *batch.Cache // reference data: places, templates, organizations
 	photos  Photos
 
 	rows     map[uuid.UUID]*Inspection // nil value: known not to exist
@@ -60,8 +60,12 @@ type Batch struct {
 // NewBatch starts a unit of work over the service's store; bulk writes it out, and
 // journal records how to undo its writes (shared with other batches of the same unit).
 func (s *Service) NewBatch(bulk BulkStore, journal *batch.Journal) *Batch {
-	return &Batch{store: s.store, bulk: bulk, now: serverNow(), journal: journal, rows: map[uuid.UUID]*Inspection{}}
+	return &Batch{store: s.store, bulk: bulk, now: serverNow(), journal: journal, ref: &batch.Cache{}, rows: map[uuid.UUID]*Inspection{}}
 }
+
+// SetReference shares the reads of reference data, which a unit of work's writes do
+// not change, with the other units of the same transaction.
+func (b *Batch) SetReference(c *batch.Cache) { b.ref = c }
 
 // InBatch returns the service working over b: reads and writes go to the batch, and
 // the service's transactions are the caller's (no savepoints: the journal undoes).
@@ -197,41 +201,41 @@ func (b *Batch) UnusablePhotos(ctx context.Context, projectID uuid.UUID, ids []u
 
 // GetTemplate implements Store.
 func (b *Batch) GetTemplate(ctx context.Context, id uuid.UUID, lock Lock) (*Template, error) {
-	return batch.Once(&b.cache, fmt.Sprintf("template:%s:%d", id, lock), func() (*Template, error) { return b.store.GetTemplate(ctx, id, lock) })
+	return batch.Once(b.ref, fmt.Sprintf("inspection/template:%s:%d", id, lock), func() (*Template, error) { return b.store.GetTemplate(ctx, id, lock) })
 }
 
 // GetRevision implements Store.
 func (b *Batch) GetRevision(ctx context.Context, templateID uuid.UUID, revision int) (*Revision, error) {
-	return batch.Once(&b.cache, fmt.Sprintf("revision:%s:%d", templateID, revision), func() (*Revision, error) {
+	return batch.Once(b.ref, fmt.Sprintf("inspection/revision:%s:%d", templateID, revision), func() (*Revision, error) {
 		return b.store.GetRevision(ctx, templateID, revision)
 	})
 }
 
 // KnownCategories implements Store.
 func (b *Batch) KnownCategories(ctx context.Context, orgID uuid.UUID) ([]string, error) {
-	return batch.Once(&b.cache, "categories:"+orgID.String(), func() ([]string, error) { return b.store.KnownCategories(ctx, orgID) })
+	return batch.Once(b.ref, "inspection/categories:"+orgID.String(), func() ([]string, error) { return b.store.KnownCategories(ctx, orgID) })
 }
 
 // KnownSeverities implements Store.
 func (b *Batch) KnownSeverities(ctx context.Context) ([]string, error) {
-	return batch.Once(&b.cache, "severities", func() ([]string, error) { return b.store.KnownSeverities(ctx) })
+	return batch.Once(b.ref, "inspection/severities", func() ([]string, error) { return b.store.KnownSeverities(ctx) })
 }
 
 // ProjectOrganization implements Store.
 func (b *Batch) ProjectOrganization(ctx context.Context, projectID uuid.UUID) (uuid.UUID, error) {
-	return batch.Once(&b.cache, "organization:"+projectID.String(), func() (uuid.UUID, error) {
+	return batch.Once(b.ref, "inspection/organization:"+projectID.String(), func() (uuid.UUID, error) {
 		return b.store.ProjectOrganization(ctx, projectID)
 	})
 }
 
 // UnitPlace implements Store.
 func (b *Batch) UnitPlace(ctx context.Context, unitID uuid.UUID) (Place, error) {
-	return batch.Once(&b.cache, "unit:"+unitID.String(), func() (Place, error) { return b.store.UnitPlace(ctx, unitID) })
+	return batch.Once(b.ref, "inspection/unit:"+unitID.String(), func() (Place, error) { return b.store.UnitPlace(ctx, unitID) })
 }
 
 // ZonePlace implements Store.
 func (b *Batch) ZonePlace(ctx context.Context, zoneID uuid.UUID) (Place, error) {
-	return batch.Once(&b.cache, "zone:"+zoneID.String(), func() (Place, error) { return b.store.ZonePlace(ctx, zoneID) })
+	return batch.Once(b.ref, "inspection/zone:"+zoneID.String(), func() (Place, error) { return b.store.ZonePlace(ctx, zoneID) })
 }
 
 // What a batch does not do: template changes never come from a push, and deleting,

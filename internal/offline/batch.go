@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/internal/apperr"
+	"github.com/fieldops/fieldops/internal/batch"
 )
 
 // Batcher opens units of work for some record types: a run of pushed changes is
@@ -20,8 +21,9 @@ type Batcher interface {
 	// send back to be applied alone (ErrUnbatched) ends a run instead, so that the run
 	// before it is not applied again one change at a time.
 	Takes(c *Change) bool
-	// Begin opens a unit of work in the push's transaction.
-	Begin() Batch
+	// Begin opens a unit of work in the push's transaction; ref keeps the reference
+	// data read by the push's earlier units.
+	Begin(ref *batch.Cache) Batch
 }
 
 // Batch is one unit of work.

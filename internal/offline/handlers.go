@@ -97,10 +97,12 @@ func (handoverBatcher) Takes(c *Change) bool {
 // Begin opens the inspection, defect and photo batches over one journal: a defect found
 // in an inspection made in the same push, and a photo of either, find it in memory, and
 // a fix finds the after-photo named before it.
-func (h handoverBatcher) Begin() Batch {
+func (h handoverBatcher) Begin(ref *batch.Cache) Batch {
 	j := &batch.Journal{}
 	inspections := h.s.Inspections.NewBatch(h.s.InspectionsBulk, j)
 	defects := h.s.Defects.NewBatch(h.s.DefectsBulk, j)
+	inspections.SetReference(ref)
+	defects.SetReference(ref)
 	photos := h.s.Photos.NewBatch(h.s.PhotosBulk, func(ownerType string, id uuid.UUID) (*attachment.Owner, bool) {
 		switch ownerType {
 		case "defect":

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/authz"
+	"github.com/fieldops/fieldops/internal/batch"
 )
 
 // Op is what a pushed change does to its record.
@@ -262,6 +263,7 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 		// inspection publishes its draft defects): the rows a later run changes are
 		// then all read again before it.
 		sideEffects := false
+		ref := &batch.Cache{} // reference data read by the push's units of work
 		fresh := make([]LoggedOp, 0, len(req.Changes))
 		for i := 0; i < len(req.Changes); {
 			c := &req.Changes[i]
@@ -282,7 +284,7 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 					return err
 				}
 				sideEffects = false
-				rs, err = s.applyRun(ctx, batcher, req.Changes[i:i+n], states, now, failed)
+				rs, err = s.applyRun(ctx, batcher, ref, req.Changes[i:i+n], states, now, failed)
 			} else {
 				var r *Result
 				r, err = s.pushOne(ctx, c, now, failed)
@@ -421,12 +423,12 @@ func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result) (int, 
 // When the batch cannot take a change, or its writes fail as a whole (a row that
 // appeared meanwhile), the savepoint is rolled back and the run is applied again one
 // change at a time, which answers each change on its own.
-func (s *PushService) applyRun(ctx context.Context, bt Batcher, run []Change, states map[recordKey]*RowState,
+func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache, run []Change, states map[recordKey]*RowState,
 	now time.Time, failed map[uuid.UUID]uuid.UUID) ([]*Result, error) {
 	before := maps.Clone(failed)
 	var rs []*Result
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
-		b := bt.Begin()
+		b := bt.Begin(ref)
 		present, absent := map[string][]uuid.UUID{}, map[string][]uuid.UUID{}
 		for _, c := range run {
 			if states[keyOf(&c)] != nil {
