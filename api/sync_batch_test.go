@@ -19,13 +19,16 @@ import (
 )
 
 // TestSyncPushBatchedAsOneByOne pushes the same story twice, with fresh record ids:
-// once through the push as the server runs it (runs of defect changes applied in one
-// unit of work) and once with every change in its own savepoint. The answers, the
-// records, their history, comments, field versions and change log must be the same.
-// The story mixes what a batch must get right: creates, rejections in the middle of a
-// run, a change depending on a rejected one, a record changed twice in one push, merges,
-// a conflict, commands, a create resent as an update, a whole batch resent, and an id the
-// database refuses only when the batch is written.
+// once through the push as the server runs it (runs of inspection, defect, comment and
+// photo changes applied in one unit of work) and once with every change in its own
+// savepoint. The answers, the records, their history, comments, field versions and
+// change log must be the same. The story mixes what a batch must get right: creates,
+// rejections in the middle of a run, a change depending on a rejected one, a record
+// changed twice in one push, merges (of answers key by key too), conflicts, commands, a
+// create resent as an update, a whole batch resent, an id the database refuses only when
+// the batch is written, a defect and photos of an inspection made in the same push, an
+// answer naming a photo named in it, a submit (applied alone) publishing a defect made
+// just before it, and records read for the answers only after later changes of the push.
 func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 	// A phone's capture time, which the comparison keeps apart from server times.
 	deviceTime := time.Date(2026, 11, 20, 8, 15, 30, 250_000_000, time.FixedZone("", 8*3600))
@@ -190,6 +193,21 @@ func TestSyncPushBatchedAsOneByOne(t *testing.T) {
 				ch("6c", "inspection", "I", offline.OpUpdate, 3, map[string]any{"notes": "Late"}),
 				ch("6d", "defect", "IA", offline.OpUpdate, 2, map[string]any{"description": "Leak under the basin, left"}),
 				ch("6e", "inspection", "K", offline.OpUpdate, 3, map[string]any{"buyer_name": "Mr Wang"}),
+			}},
+			// Each result must carry its record as its change left it, not as later
+			// changes of the same push left it: the submit publishing the defect found
+			// just before it, the note, the edit.
+			{amb, "phone-amb", []offline.Change{
+				ch("7a", "inspection", "M", offline.OpCreate, 0, map[string]any{"unit_id": units[1], "kind": "pre_handover"}),
+			}},
+			{amb, "phone-amb", []offline.Change{
+				ch("8a", "defect", "MA", offline.OpCreate, 0, map[string]any{"unit_id": units[1], "room": "bath", "inspection_id": "@M",
+					"category": "leakage", "severity": "major", "description": "Found before handover"}),
+				ch("8b", "inspection", "M", offline.OpCommand, 1, map[string]any{"action": "submit"}),
+				ch("8c", "inspection", "M", offline.OpUpdate, 1, map[string]any{"notes": "All rooms seen"}),
+				ch("8d", "defect", "MA", offline.OpUpdate, 1, map[string]any{"description": "Found before handover, bath"}),
+				ch("8e", "inspection", "N", offline.OpCreate, 0, map[string]any{"unit_id": units[1], "kind": "pre_handover"}),
+				ch("8f", "inspection", "N", offline.OpUpdate, 1, map[string]any{"notes": "Started late"}),
 			}},
 			// The engineer accepts A, then names the after-photo and fixes it: the fix
 			// finds the photo named just before it in the same push.

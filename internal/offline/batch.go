@@ -2,6 +2,7 @@ package offline
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -45,12 +46,52 @@ type Batch interface {
 // applier applies changes. Alone (batch nil), each change runs in its own savepoint and
 // reads its row and its result's record when it comes. In a batch, the rows were read
 // before the push, a failed change is undone by the batch, and the records the results
-// carry are read once, after the batch is written.
+// carry are read later, with one statement per type (see recordReads).
 type applier struct {
 	s      *PushService
 	batch  Batch
 	states map[recordKey]*RowState
-	later  []laterRecord
+	reads  *recordReads
+}
+
+// recordReads are the results of a push's runs still waiting for their records. They
+// are read when the push ends, or before anything could change those records again:
+// before a change applied alone (it may change other records too) and before a run
+// that changes one of them. Until then each record is as its run left it.
+type recordReads struct {
+	later []laterRecord
+	keys  map[recordKey]bool
+}
+
+func (r *recordReads) add(l laterRecord) {
+	r.later = append(r.later, l)
+	if r.keys == nil {
+		r.keys = map[recordKey]bool{}
+	}
+	r.keys[recordKey{l.typ.Name, l.id}] = true
+}
+
+// truncate forgets the reads added since len n (a run applied again one by one).
+func (r *recordReads) truncate(n int) {
+	r.later = r.later[:n]
+	clear(r.keys)
+	for _, l := range r.later {
+		r.keys[recordKey{l.typ.Name, l.id}] = true
+	}
+}
+
+// waitingFor returns the keys of the changes' records that have a read waiting.
+func (r *recordReads) waitingFor(changes []Change) map[recordKey]bool {
+	var out map[recordKey]bool
+	for i := range changes {
+		if k := keyOf(&changes[i]); r.keys[k] {
+			if out == nil {
+				out = map[recordKey]bool{}
+			}
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // laterRecord is a result waiting for its record; orElse answers when the record is
@@ -100,7 +141,7 @@ func (a *applier) state(ctx context.Context, rt *RecordType, w *Writer, c *Chang
 // batch is written); orElse replaces res when the record cannot be read (nil: an error).
 func (a *applier) withRecord(ctx context.Context, rt *RecordType, id uuid.UUID, res, orElse *Result) error {
 	if a.batch != nil {
-		a.later = append(a.later, laterRecord{res: res, typ: rt, id: id, orElse: orElse})
+		a.reads.add(laterRecord{res: res, typ: rt, id: id, orElse: orElse})
 		return nil
 	}
 	recs, err := a.s.store.Records(ctx, rt, []uuid.UUID{id})
@@ -111,15 +152,30 @@ func (a *applier) withRecord(ctx context.Context, rt *RecordType, id uuid.UUID, 
 	return fill(res, rec, ok, orElse, rt)
 }
 
-// fillRecords reads the records of the results waiting for them, type by type.
-func (a *applier) fillRecords(ctx context.Context) error {
+// fill reads the records of the results waiting for them, type by type: of the
+// records in only, or of all when only is nil.
+func (r *recordReads) fill(ctx context.Context, store Store, only map[recordKey]bool) error {
+	if len(r.later) == 0 {
+		return nil
+	}
+	now, wait := r.later, r.later[:0:0]
+	if only != nil {
+		now = nil
+		for _, l := range r.later {
+			if only[recordKey{l.typ.Name, l.id}] {
+				now = append(now, l)
+			} else {
+				wait = append(wait, l)
+			}
+		}
+	}
 	byType := map[*RecordType][]uuid.UUID{}
-	for _, l := range a.later {
+	for _, l := range now {
 		byType[l.typ] = append(byType[l.typ], l.id)
 	}
 	recs := map[recordKey]Record{}
 	for rt, ids := range byType {
-		got, err := a.s.store.Records(ctx, rt, ids)
+		got, err := store.Records(ctx, rt, slices.Compact(ids))
 		if err != nil {
 			return err
 		}
@@ -127,13 +183,14 @@ func (a *applier) fillRecords(ctx context.Context) error {
 			recs[recordKey{rt.Name, id}] = rec
 		}
 	}
-	for _, l := range a.later {
+	for _, l := range now {
 		rec, ok := recs[recordKey{l.typ.Name, l.id}]
 		if err := fill(l.res, rec, ok, l.orElse, l.typ); err != nil {
 			return err
 		}
 	}
-	a.later = nil
+	r.later = wait
+	r.truncate(len(wait))
 	return nil
 }
 

@@ -264,15 +264,29 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 		// then all read again before it.
 		sideEffects := false
 		ref := &batch.Cache{} // reference data read by the push's units of work
-		fresh := make([]LoggedOp, 0, len(req.Changes))
+		reads := &recordReads{}
+		results := make([]*Result, 0, len(req.Changes))
+		fresh := make([]bool, 0, len(req.Changes))
 		for i := 0; i < len(req.Changes); {
 			c := &req.Changes[i]
 			if prev, ok := stored[c.OpID]; ok {
-				out.Results = append(out.Results, s.resent(prev, c, failed))
+				r := s.resent(prev, c, failed)
+				results, fresh = append(results, &r), append(fresh, false)
 				i++
 				continue
 			}
 			n, batcher := s.run(req.Changes[i:], stored)
+			// Records waiting to be read are read before they may change again: the
+			// run's own, or all before a change applied alone.
+			var only map[recordKey]bool
+			if batcher != nil {
+				only = reads.waitingFor(req.Changes[i : i+n])
+			}
+			if batcher == nil || only != nil {
+				if err := reads.fill(ctx, s.store, only); err != nil {
+					return err
+				}
+			}
 			var rs []*Result
 			if batcher != nil {
 				// The run reads again the rows changed since the push began.
@@ -284,7 +298,7 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 					return err
 				}
 				sideEffects = false
-				rs, err = s.applyRun(ctx, batcher, ref, req.Changes[i:i+n], states, now, failed)
+				rs, err = s.applyRun(ctx, batcher, ref, reads, req.Changes[i:i+n], states, now, failed)
 			} else {
 				var r *Result
 				r, err = s.pushOne(ctx, c, now, failed)
@@ -295,14 +309,22 @@ func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, e
 				return err
 			}
 			for k, r := range rs {
-				c := &req.Changes[i+k]
-				touched[keyOf(c)] = true
-				fresh = append(fresh, logged(c, r, now))
-				out.Results = append(out.Results, *r)
+				touched[keyOf(&req.Changes[i+k])] = true
+				results, fresh = append(results, r), append(fresh, true)
 			}
 			i += n
 		}
-		return s.store.SaveResults(ctx, req.DeviceID, p.UserID, fresh)
+		if err := reads.fill(ctx, s.store, nil); err != nil {
+			return err
+		}
+		logs := make([]LoggedOp, 0, len(results))
+		for k, r := range results {
+			if fresh[k] {
+				logs = append(logs, logged(&req.Changes[k], r, now))
+			}
+			out.Results = append(out.Results, *r)
+		}
+		return s.store.SaveResults(ctx, req.DeviceID, p.UserID, logs)
 	})
 	if err != nil {
 		return nil, err
@@ -419,13 +441,13 @@ func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result) (int, 
 
 // applyRun applies a run of changes in one unit of work, inside one savepoint: the
 // rows were read before the push, writes are kept by the batch and written at the end
-// with a few statements, and the records the results carry are read once after that.
+// with a few statements, and the records the results carry wait in reads.
 // When the batch cannot take a change, or its writes fail as a whole (a row that
 // appeared meanwhile), the savepoint is rolled back and the run is applied again one
 // change at a time, which answers each change on its own.
-func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache, run []Change, states map[recordKey]*RowState,
-	now time.Time, failed map[uuid.UUID]uuid.UUID) ([]*Result, error) {
-	before := maps.Clone(failed)
+func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache, reads *recordReads, run []Change,
+	states map[recordKey]*RowState, now time.Time, failed map[uuid.UUID]uuid.UUID) ([]*Result, error) {
+	before, waiting := maps.Clone(failed), len(reads.later)
 	var rs []*Result
 	err := s.tx.InTx(ctx, func(ctx context.Context) error {
 		b := bt.Begin(ref)
@@ -442,7 +464,7 @@ func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache
 				return err
 			}
 		}
-		a := &applier{s: s, batch: b, states: states}
+		a := &applier{s: s, batch: b, states: states, reads: reads}
 		for i := range run {
 			r, err := a.apply(ctx, &run[i], failed)
 			if err != nil {
@@ -457,11 +479,12 @@ func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache
 			}
 			return fmt.Errorf("%w: %w", errReplay, err)
 		}
-		return a.fillRecords(ctx)
+		return nil
 	})
 	if !errors.Is(err, errReplay) {
 		return rs, err
 	}
+	reads.truncate(waiting)
 	clear(failed)
 	maps.Copy(failed, before)
 	rs = rs[:0]
