@@ -41,6 +41,9 @@ type Batch interface {
 	Replay(err error) bool
 	// Flush writes what the batch kept.
 	Flush(ctx context.Context) error
+	// FlushFor writes what the batch kept of records of type typ and of the types they
+	// depend on, so that a row of typ can be read again as the run's changes left it.
+	FlushFor(ctx context.Context, typ string) error
 }
 
 // applier applies changes. Alone (batch nil), each change runs in its own savepoint and

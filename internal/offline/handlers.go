@@ -190,6 +190,18 @@ func (b *handoverBatch) Mark() int             { return b.journal.Mark() }
 func (b *handoverBatch) Rollback(mark int)     { b.journal.Rollback(mark) }
 func (b *handoverBatch) Replay(err error) bool { return errors.Is(err, batch.ErrUnbatched) }
 
+// FlushFor writes inspections alone for an inspection read again, and defects with them
+// for a defect or a comment: photos (which depend on both) wait for the end of the run.
+func (b *handoverBatch) FlushFor(ctx context.Context, typ string) error {
+	if err := b.inspections.Flush(ctx); err != nil || typ == "inspection" {
+		return err
+	}
+	if err := b.defects.Flush(ctx); err != nil || typ == "defect" || typ == "defect_comment" {
+		return err
+	}
+	return b.Flush(ctx)
+}
+
 // Flush writes inspections before the defects found in them, and defects (with their
 // history, comments and notifications) before the photos that may belong to them.
 func (b *handoverBatch) Flush(ctx context.Context) error {

@@ -231,9 +231,9 @@ func (s *PushService) Limits() Limits { return s.limits }
 
 // Push applies a batch in order. Results are logged in the same transaction as the
 // changes, so a change is applied exactly when its result is kept. Runs of changes a
-// batcher takes (each record once) are applied in one unit of work; any other change
-// runs alone in its own savepoint. Either way a change that fails leaves nothing behind
-// and the batch goes on.
+// batcher takes are applied in one unit of work (a record changed again within the run
+// is written and read again first); any other change runs alone in its own savepoint.
+// Either way a change that fails leaves nothing behind and the batch goes on.
 func (s *PushService) Push(ctx context.Context, req PushRequest) (*PushResult, error) {
 	p, err := authz.Caller(ctx)
 	if err != nil {
@@ -422,18 +422,15 @@ func (s *PushService) run(changes []Change, stored map[uuid.UUID]*Result) (int, 
 	if !ok || !s.batchers[bi].Takes(&changes[0]) {
 		return 1, nil
 	}
-	seen := map[recordKey]bool{}
 	n := 0
 	for i := range changes {
 		c := &changes[i]
-		k := keyOf(c)
-		if _, resent := stored[c.OpID]; resent || seen[k] {
+		if _, resent := stored[c.OpID]; resent {
 			break
 		}
 		if j, ok := s.batchOf[c.Type]; !ok || j != bi || !s.batchers[bi].Takes(c) {
 			break
 		}
-		seen[k] = true
 		n++
 	}
 	return n, s.batchers[bi]
@@ -465,7 +462,26 @@ func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache
 			}
 		}
 		a := &applier{s: s, batch: b, states: states, reads: reads}
+		seen := map[recordKey]bool{}
 		for i := range run {
+			if k := keyOf(&run[i]); seen[k] {
+				// Changed earlier in the run: its row is written, the earlier change is
+				// answered with it, and it is read again for this change.
+				if err := b.FlushFor(ctx, run[i].Type); err != nil {
+					if transient(err) {
+						return err
+					}
+					return fmt.Errorf("%w: %w", errReplay, err)
+				}
+				if err := reads.fill(ctx, s.store, map[recordKey]bool{k: true}); err != nil {
+					return err
+				}
+				if err := s.relock(ctx, run[i:i+1], states); err != nil {
+					return err
+				}
+			} else {
+				seen[k] = true
+			}
 			r, err := a.apply(ctx, &run[i], failed)
 			if err != nil {
 				return err
