@@ -133,3 +133,32 @@ func Rounds[T any](xs []T, id func(T) uuid.UUID) [][]T {
 	}
 	return out
 }
+
+// Preload reads, with one call of load, the records among ids that m does not hold yet
+// into m; absent are ids the caller knows no row has, and ids load does not return are
+// known not to exist too.
+func Preload[T any](m map[uuid.UUID]*T, ids, absent []uuid.UUID, load func([]uuid.UUID) ([]T, error), id func(*T) uuid.UUID) error {
+	for _, k := range absent {
+		m[k] = nil
+	}
+	var want []uuid.UUID
+	for _, k := range ids {
+		if _, ok := m[k]; !ok {
+			want = append(want, k)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	found, err := load(want)
+	if err != nil {
+		return err
+	}
+	for _, k := range want {
+		m[k] = nil
+	}
+	for n := range found {
+		m[id(&found[n])] = &found[n]
+	}
+	return nil
+}

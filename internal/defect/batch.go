@@ -118,29 +118,8 @@ func (b *Batch) Known(id uuid.UUID) (d *Defect, known bool) {
 // Preload reads the defects among ids the batch will change, with one statement;
 // absent are ids the caller knows no row has (read in the same transaction, locked).
 func (b *Batch) Preload(ctx context.Context, ids, absent []uuid.UUID) error {
-	for _, id := range absent {
-		b.defects[id] = nil
-	}
-	var want []uuid.UUID
-	for _, id := range ids {
-		if _, ok := b.defects[id]; !ok {
-			want = append(want, id)
-		}
-	}
-	if len(want) == 0 {
-		return nil
-	}
-	found, err := b.bulk.LoadDefects(ctx, want)
-	if err != nil {
-		return err
-	}
-	for _, id := range want {
-		b.defects[id] = nil
-	}
-	for i := range found {
-		b.defects[found[i].ID] = &found[i]
-	}
-	return nil
+	return batch.Preload(b.defects, ids, absent, func(want []uuid.UUID) ([]Defect, error) { return b.bulk.LoadDefects(ctx, want) },
+		func(r *Defect) uuid.UUID { return r.ID })
 }
 
 // NoComments records comment ids the caller knows no row has.

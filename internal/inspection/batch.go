@@ -88,29 +88,8 @@ func (b *Batch) Known(id uuid.UUID) (i *Inspection, known bool) {
 // Preload reads the inspections among ids the batch will change, with one statement;
 // absent are ids the caller knows no row has (read in the same transaction, locked).
 func (b *Batch) Preload(ctx context.Context, ids, absent []uuid.UUID) error {
-	for _, id := range absent {
-		b.rows[id] = nil
-	}
-	var want []uuid.UUID
-	for _, id := range ids {
-		if _, ok := b.rows[id]; !ok {
-			want = append(want, id)
-		}
-	}
-	if len(want) == 0 {
-		return nil
-	}
-	found, err := b.bulk.LoadInspections(ctx, want)
-	if err != nil {
-		return err
-	}
-	for _, id := range want {
-		b.rows[id] = nil
-	}
-	for n := range found {
-		b.rows[found[n].ID] = &found[n]
-	}
-	return nil
+	return batch.Preload(b.rows, ids, absent, func(want []uuid.UUID) ([]Inspection, error) { return b.bulk.LoadInspections(ctx, want) },
+		func(r *Inspection) uuid.UUID { return r.ID })
 }
 
 // Flush writes what the batch kept: new inspections, then updates (one statement per
