@@ -144,7 +144,7 @@ func (h handoverBatcher) Begin(ref *batch.Cache) Batch {
 		"attachment": attachmentWriter(psvc)}}
 }
 
-// namedPhotos shows the defect batch the photos named in the same unit.
+// namedPhotos shows the defect and inspection batches the photos named in the same unit.
 type namedPhotos struct{ b *attachment.Batch }
 
 func (n namedPhotos) Named(ownerType string, ownerID uuid.UUID, purpose string) []uuid.UUID {
