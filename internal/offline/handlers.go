@@ -192,14 +192,21 @@ func (b *handoverBatch) Replay(err error) bool { return errors.Is(err, batch.Err
 
 // FlushFor writes inspections alone for an inspection read again, and defects with them
 // for a defect or a comment: photos (which depend on both) wait for the end of the run.
+// It runs between changes, so no rollback reaches back past it: the journal is dropped.
 func (b *handoverBatch) FlushFor(ctx context.Context, typ string) error {
-	if err := b.inspections.Flush(ctx); err != nil || typ == "inspection" {
+	if typ != "inspection" && typ != "defect" && typ != "defect_comment" {
+		return b.Flush(ctx)
+	}
+	if err := b.inspections.Flush(ctx); err != nil {
 		return err
 	}
-	if err := b.defects.Flush(ctx); err != nil || typ == "defect" || typ == "defect_comment" {
-		return err
+	if typ != "inspection" {
+		if err := b.defects.Flush(ctx); err != nil {
+			return err
+		}
 	}
-	return b.Flush(ctx)
+	b.journal.Forget()
+	return nil
 }
 
 // Flush writes inspections before the defects found in them, and defects (with their
