@@ -468,10 +468,7 @@ func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache
 				// Changed earlier in the run: its row is written, the earlier change is
 				// answered with it, and it is read again for this change.
 				if err := b.FlushFor(ctx, run[i].Type); err != nil {
-					if transient(err) {
-						return err
-					}
-					return fmt.Errorf("%w: %w", errReplay, err)
+					return writeFailed(err)
 				}
 				if err := reads.fill(ctx, s.store, map[recordKey]bool{k: true}); err != nil {
 					return err
@@ -490,10 +487,7 @@ func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache
 			rs = append(rs, r)
 		}
 		if err := b.Flush(ctx); err != nil {
-			if transient(err) {
-				return err
-			}
-			return fmt.Errorf("%w: %w", errReplay, err)
+			return writeFailed(err)
 		}
 		return nil
 	})
@@ -516,6 +510,16 @@ func (s *PushService) applyRun(ctx context.Context, bt Batcher, ref *batch.Cache
 
 // errReplay asks for a run to be applied again one change at a time.
 var errReplay = errors.New("apply the run one change at a time")
+
+// writeFailed answers a batch's failed write: the run is applied again one change at a
+// time (a row that appeared meanwhile is then answered on its own), unless the fault is
+// transient and fails the push.
+func writeFailed(err error) error {
+	if transient(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errReplay, err)
+}
 
 // resent answers an operation applied before with its first result.
 func (s *PushService) resent(prev *Result, c *Change, failed map[uuid.UUID]uuid.UUID) Result {
