@@ -97,17 +97,23 @@ func (b *Batch) Flush(ctx context.Context) error {
 
 var _ Store = (*Batch)(nil)
 
-// OwnerProject implements Store, from the unit of work when it holds the owner.
-func (b *Batch) OwnerProject(ctx context.Context, ownerType string, ownerID uuid.UUID) (uuid.UUID, error) {
+// Owner implements Store, from the unit of work when it holds the owner.
+func (b *Batch) Owner(ctx context.Context, ownerType string, ownerID, viewer uuid.UUID) (uuid.UUID, bool, error) {
 	if o, known := b.owners(ownerType, ownerID); known {
 		if o == nil {
-			return uuid.Nil, apperr.NotFound(ownerType)
+			return uuid.Nil, false, apperr.NotFound(ownerType)
 		}
-		return o.ProjectID, nil
+		return o.ProjectID, o.PrivateTo != nil && *o.PrivateTo != viewer, nil
 	}
-	return batch.Once(&b.cache, "project:"+ownerType+":"+ownerID.String(), func() (uuid.UUID, error) {
-		return b.store.OwnerProject(ctx, ownerType, ownerID)
+	type owner struct {
+		project uuid.UUID
+		private bool
+	}
+	o, err := batch.Once(&b.cache, "owner:"+ownerType+":"+ownerID.String()+":"+viewer.String(), func() (owner, error) {
+		project, private, err := b.store.Owner(ctx, ownerType, ownerID, viewer)
+		return owner{project, private}, err
 	})
+	return o.project, o.private, err
 }
 
 // OwnerPrivate implements Store, from the unit of work when it holds the owner.
@@ -130,22 +136,27 @@ func (b *Batch) GetForUpdate(ctx context.Context, id uuid.UUID) (*Attachment, er
 	return b.Get(ctx, id)
 }
 
-// Insert implements Store: the row is written by Flush.
-func (b *Batch) Insert(ctx context.Context, a *Attachment) error {
+// InsertNew implements Store: the row is written by Flush.
+func (b *Batch) InsertNew(ctx context.Context, a *Attachment) (bool, error) {
 	if cur, err := b.Get(ctx, a.ID); err == nil && cur != nil {
-		return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+		return false, nil
 	}
 	a.CreatedAt, a.UpdatedAt = b.now, b.now
 	kept := batch.Copy(a)
 	batch.Set(b.journal, b.rows, a.ID, kept)
 	batch.Append(b.journal, &b.inserted, kept)
-	return nil
+	return true, nil
 }
 
 // What a batch does not serve: a push never needs it.
 
 // Update implements Store.
 func (b *Batch) Update(context.Context, *Attachment) error { return batch.ErrUnbatched }
+
+// MarkChecked implements Store.
+func (b *Batch) MarkChecked(context.Context, *Attachment) (bool, error) {
+	return false, batch.ErrUnbatched
+}
 
 // ListByOwner implements Store.
 func (b *Batch) ListByOwner(context.Context, string, uuid.UUID, page.Request) ([]Attachment, error) {

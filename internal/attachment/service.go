@@ -151,43 +151,41 @@ func (s *Service) Name(ctx context.Context, in NewAttachment) (*Attachment, bool
 	if err != nil {
 		return nil, false, err
 	}
-	var a *Attachment
-	created := false
-	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		project, err := s.store.OwnerProject(ctx, in.OwnerType, in.OwnerID)
-		if err == nil && caller.Has(project) {
-			var private bool
-			if private, err = s.store.OwnerPrivate(ctx, in.OwnerType, in.OwnerID, caller.UserID); err == nil && private {
-				err = apperr.NotFound(in.OwnerType)
-			}
-		}
-		if err != nil || !caller.Has(project) {
-			if err != nil && !errors.Is(err, apperr.ErrNotFound) {
-				return err
-			}
-			// An unknown owner and another project's owner look the same.
-			return &apperr.Error{Kind: apperr.KindInvalid, Code: "owner-not-found", Detail: "the owner record does not exist or is not visible to you; sync it before its photos",
-				Fields: []apperr.FieldError{{Field: "owner_id", Rule: "exists", Message: "no such " + in.OwnerType + " visible to you"}}}
-		}
-		existing, err := s.store.GetForUpdate(ctx, in.ID)
-		switch {
-		case errors.Is(err, apperr.ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			return s.sameRequest(caller, existing, in, &a)
-		}
-		a = &Attachment{
-			ID: in.ID, ProjectID: project, OwnerType: in.OwnerType, OwnerID: in.OwnerID, Purpose: in.Purpose,
-			ContentType: in.ContentType, Size: in.Size, SHA256: in.SHA256, State: StatePending,
-			UploadedBy: caller.UserID, ObjectKey: ObjectKey(in.ID), DeviceCapturedAt: in.CapturedAt, DeviceLocation: in.Location,
-			DerivativesState: DerivativesNone, Version: 1,
-		}
-		created = true
-		return s.store.Insert(ctx, a)
-	})
+	// No transaction: the owner is read, then the row inserted unless the id exists, one
+	// statement each. A transaction would not keep the owner from being deleted in
+	// between either, and a concurrent request for the same id waits for the first
+	// insert and then finds it.
+	project, private, err := s.store.Owner(ctx, in.OwnerType, in.OwnerID, caller.UserID)
+	if err != nil && !errors.Is(err, apperr.ErrNotFound) {
+		return nil, false, err
+	}
+	if err != nil || private || !caller.Has(project) {
+		// An unknown owner and another project's owner look the same.
+		return nil, false, &apperr.Error{Kind: apperr.KindInvalid, Code: "owner-not-found", Detail: "the owner record does not exist or is not visible to you; sync it before its photos",
+			Fields: []apperr.FieldError{{Field: "owner_id", Rule: "exists", Message: "no such " + in.OwnerType + " visible to you"}}}
+	}
+	a := &Attachment{
+		ID: in.ID, ProjectID: project, OwnerType: in.OwnerType, OwnerID: in.OwnerID, Purpose: in.Purpose,
+		ContentType: in.ContentType, Size: in.Size, SHA256: in.SHA256, State: StatePending,
+		UploadedBy: caller.UserID, ObjectKey: ObjectKey(in.ID), DeviceCapturedAt: in.CapturedAt, DeviceLocation: in.Location,
+		DerivativesState: DerivativesNone, Version: 1,
+	}
+	created, err := s.store.InsertNew(ctx, a)
 	if err != nil {
 		return nil, false, err
+	}
+	if !created {
+		existing, err := s.store.Get(ctx, in.ID)
+		if errors.Is(err, apperr.ErrNotFound) {
+			// Purged: the id stays taken.
+			return nil, false, apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if err := s.sameRequest(caller, existing, in, &a); err != nil {
+			return nil, false, err
+		}
 	}
 	a.SHA256Hex = hex.EncodeToString(a.SHA256)
 	return a, created, nil
@@ -213,6 +211,9 @@ func (s *Service) sameRequest(caller *authz.Principal, cur *Attachment, in NewAt
 	*out = cur
 	return nil
 }
+
+// errNotPending: the row was completed or purged while this completion checked the file.
+var errNotPending = errors.New("attachment no longer pending")
 
 // rejection is an upload that failed a check: the attachment is marked rejected.
 type rejection struct{ code, reason string }
@@ -256,35 +257,42 @@ func (s *Service) Complete(ctx context.Context, id uuid.UUID) (*Attachment, erro
 		return nil, err
 	}
 
-	var out *Attachment
+	// The row read above is still pending unless another completion or a purge came
+	// first; MarkChecked writes only onto a pending row, so no lock is held meanwhile.
+	out := publicView(a)
+	if rej != nil {
+		out.State, out.Reason = StateRejected, rej.reason
+	} else {
+		now := s.now()
+		applyProbe(out, probe)
+		out.State, out.ReceivedAt, out.DerivativesState = StateAvailable, &now, DerivativesPending
+	}
 	err = s.tx.InTx(ctx, func(ctx context.Context) error {
-		cur, err := s.store.GetForUpdate(ctx, id)
+		marked, err := s.store.MarkChecked(ctx, out)
 		if err != nil {
 			return err
 		}
-		if err := stateAllowsComplete(cur); err != nil {
-			return err
+		if !marked {
+			return errNotPending
 		}
-		now := s.now()
 		if rej != nil {
-			cur.State, cur.Reason = StateRejected, rej.reason
-		} else {
-			applyProbe(cur, probe)
-			cur.State, cur.ReceivedAt, cur.DerivativesState = StateAvailable, &now, DerivativesPending
-			if err := s.jobs.Enqueue(ctx, jobs.MakeDerivatives{AttachmentID: cur.ID.String()}); err != nil {
-				return err
-			}
+			return nil
 		}
-		if err := s.store.Update(ctx, cur); err != nil {
-			return err
-		}
-		out = cur
-		return nil
+		return s.jobs.Enqueue(ctx, jobs.MakeDerivatives{AttachmentID: out.ID.String()})
 	})
+	if errors.Is(err, errNotPending) {
+		cur, gerr := s.store.Get(ctx, id)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if serr := stateAllowsComplete(cur); serr != nil {
+			return nil, serr
+		}
+		return nil, apperr.VersionConflict(publicView(cur))
+	}
 	if err != nil {
 		return nil, err
 	}
-	out.SHA256Hex = hex.EncodeToString(out.SHA256)
 	if rej != nil {
 		// The rejected bytes are not evidence. A failed delete leaves an orphan object under
 		// the attachment's key, overwritten by nothing and found by listing the bucket.
@@ -446,16 +454,19 @@ func (s *Service) List(ctx context.Context, ownerType string, ownerID uuid.UUID,
 	if !slices.Contains(OwnerTypes, ownerType) {
 		return page.Page[WithURLs]{}, apperr.Invalid("unknown owner type", apperr.FieldError{Field: "owner_type", Rule: "oneof", Message: "must be one of: " + strings.Join(OwnerTypes, ", ")})
 	}
-	project, err := s.store.OwnerProject(ctx, ownerType, ownerID)
+	caller, err := authz.Caller(ctx)
 	if err != nil {
 		return page.Page[WithURLs]{}, err
 	}
-	caller, err := authz.Require(ctx, ownerType, project)
+	project, private, err := s.store.Owner(ctx, ownerType, ownerID, caller.UserID)
 	if err != nil {
 		return page.Page[WithURLs]{}, err
 	}
-	if err := s.visible(ctx, caller, ownerType, ownerID, ownerType); err != nil {
+	if _, err := authz.Require(ctx, ownerType, project); err != nil {
 		return page.Page[WithURLs]{}, err
+	}
+	if private {
+		return page.Page[WithURLs]{}, apperr.NotFound(ownerType)
 	}
 	rows, err := s.store.ListByOwner(ctx, ownerType, ownerID, page.Request{After: req.After, Limit: req.Limit + 1})
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 
 // Store keeps attachment rows.
 type Store interface {
-	// OwnerProject finds the project of a live owner record; apperr NotFound when there is none.
-	OwnerProject(ctx context.Context, ownerType string, ownerID uuid.UUID) (uuid.UUID, error)
+	// Owner finds the project of a live owner record and whether it is private to someone
+	// other than viewer (see OwnerPrivate), with one read; apperr NotFound when there is none.
+	Owner(ctx context.Context, ownerType string, ownerID, viewer uuid.UUID) (project uuid.UUID, private bool, err error)
 	// OwnerPrivate reports an owner record that is private to someone other than viewer
 	// (another person's draft inspection, or a defect found in it): its photos are theirs
 	// alone until the draft is submitted.
@@ -20,7 +21,14 @@ type Store interface {
 	Get(ctx context.Context, id uuid.UUID) (*Attachment, error)
 	// GetForUpdate loads and locks the row for the rest of the transaction.
 	GetForUpdate(ctx context.Context, id uuid.UUID) (*Attachment, error)
-	Insert(ctx context.Context, a *Attachment) error
+	// InsertNew writes a new row unless one with its id exists (live or purged): inserted
+	// is false then, and nothing is written. It sets CreatedAt and UpdatedAt.
+	InsertNew(ctx context.Context, a *Attachment) (inserted bool, err error)
+	// MarkChecked writes the outcome of a completion (state, reject reason, what was read
+	// from the file, derivatives state, receive time) onto the row if it is still pending,
+	// and bumps the version; marked is false, with nothing written, when it is not (done
+	// by another completion, or purged). It sets Version and UpdatedAt.
+	MarkChecked(ctx context.Context, a *Attachment) (marked bool, err error)
 	// Update writes every mutable field and bumps the version.
 	Update(ctx context.Context, a *Attachment) error
 	ListByOwner(ctx context.Context, ownerType string, ownerID uuid.UUID, req page.Request) ([]Attachment, error)

@@ -80,25 +80,39 @@ var ownerTables = map[string]string{
 	"zone":       "zones",
 }
 
-// OwnerProject implements attachment.Store.
-func (s *AttachmentStore) OwnerProject(ctx context.Context, ownerType string, ownerID uuid.UUID) (uuid.UUID, error) {
-	query := `SELECT id::text FROM projects WHERE id = ? AND deleted_at IS NULL`
-	if ownerType != "project" {
-		table, ok := ownerTables[ownerType]
+// ownerQueries reads each owner type's project and whether the record is private to
+// someone other than the viewer ($2): a draft inspection, or a defect found in one.
+var ownerQueries = func() map[string]string {
+	private := map[string]string{
+		"defect":     "draft AND reported_by <> $2",
+		"inspection": "state = 'draft' AND inspector_id <> $2",
+	}
+	out := map[string]string{"project": `SELECT id, $2::uuid IS NULL FROM projects WHERE id = $1 AND deleted_at IS NULL`}
+	for typ, table := range ownerTables {
+		cond, ok := private[typ]
 		if !ok {
-			return uuid.Nil, apperr.NotFound(ownerType)
+			cond = "$2::uuid IS NULL" // false for every viewer
 		}
-		query = `SELECT project_id::text FROM ` + table + ` WHERE id = ? AND deleted_at IS NULL`
+		out[typ] = `SELECT project_id, ` + cond + ` FROM ` + table + ` WHERE id = $1 AND deleted_at IS NULL`
 	}
-	var project string
-	res := s.db.conn(ctx).Raw(query, ownerID).Scan(&project)
-	if res.Error != nil {
-		return uuid.Nil, Translate(res.Error)
+	return out
+}()
+
+// Owner implements attachment.Store with one statement.
+func (s *AttachmentStore) Owner(ctx context.Context, ownerType string, ownerID, viewer uuid.UUID) (uuid.UUID, bool, error) {
+	query, ok := ownerQueries[ownerType]
+	if !ok {
+		return uuid.Nil, false, apperr.NotFound(ownerType)
 	}
-	if res.RowsAffected == 0 {
-		return uuid.Nil, apperr.NotFound(ownerType)
+	var project uuid.UUID
+	var private bool
+	if err := s.db.queryRow(ctx, query, ownerID, viewer).Scan(&project, &private); err != nil {
+		if IsNoRows(err) {
+			return uuid.Nil, false, apperr.NotFound(ownerType)
+		}
+		return uuid.Nil, false, Translate(err)
 	}
-	return uuid.Parse(project)
+	return project, private, nil
 }
 
 // privateOwners are the owner types whose drafts only their author may see.
@@ -141,17 +155,21 @@ func (s *AttachmentStore) get(q *gorm.DB, id uuid.UUID) (*attachment.Attachment,
 	return r.toDomain(), nil
 }
 
-// Insert implements attachment.Store.
-func (s *AttachmentStore) Insert(ctx context.Context, a *attachment.Attachment) error {
-	r := toAttachmentRow(a)
-	if err := s.db.conn(ctx).Create(&r).Error; err != nil {
-		if _, ok := IsUniqueViolation(err); ok {
-			return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
-		}
-		return Translate(err)
+// InsertNew implements attachment.Store: one INSERT that does nothing when the id is
+// taken (it waits for a concurrent insert of the same id to commit or roll back).
+func (s *AttachmentStore) InsertNew(ctx context.Context, a *attachment.Attachment) (bool, error) {
+	raw, err := json.Marshal([]attachmentRow{toAttachmentRow(a)})
+	if err != nil {
+		return false, err
 	}
-	a.CreatedAt, a.UpdatedAt = r.CreatedAt, r.UpdatedAt
-	return nil
+	err = s.db.queryRow(ctx, attachmentInsertNew, raw).Scan(&a.CreatedAt, &a.UpdatedAt)
+	switch {
+	case IsNoRows(err):
+		return false, nil
+	case err != nil:
+		return false, Translate(err)
+	}
+	return true, nil
 }
 
 var _ attachment.BulkStore = (*AttachmentStore)(nil)
@@ -205,6 +223,28 @@ var attachmentInsertRecordset = func() string {
 	return "INSERT INTO attachments (" + strings.Join(names, ", ") + ") SELECT " + strings.Join(values, ", ") +
 		" FROM json_to_recordset($1::json) AS r(" + strings.Join(types, ", ") + ")"
 }()
+
+// attachmentInsertNew inserts one row unless its id is taken.
+var attachmentInsertNew = attachmentInsertRecordset + " ON CONFLICT (id) DO NOTHING RETURNING created_at, updated_at"
+
+// MarkChecked implements attachment.Store with one UPDATE of the columns a completion sets.
+func (s *AttachmentStore) MarkChecked(ctx context.Context, a *attachment.Attachment) (bool, error) {
+	r := toAttachmentRow(a)
+	err := s.db.queryRow(ctx, `UPDATE attachments SET state = $2, reject_reason = $3, format = $4, width = $5, height = $6,
+  orientation = $7, exif_taken_at = $8, exif_lat = $9, exif_lng = $10, camera_make = $11, camera_model = $12,
+  derivatives_state = $13, received_at = $14, version = version + 1
+WHERE id = $1 AND state = 'pending' AND deleted_at IS NULL
+RETURNING version, updated_at`,
+		r.ID, r.State, r.RejectReason, r.Format, r.Width, r.Height, r.Orientation, r.ExifTakenAt, r.ExifLat, r.ExifLng,
+		r.CameraMake, r.CameraModel, r.DerivativesState, r.ReceivedAt).Scan(&a.Version, &a.UpdatedAt)
+	switch {
+	case IsNoRows(err):
+		return false, nil
+	case err != nil:
+		return false, Translate(err)
+	}
+	return true, nil
+}
 
 // Update implements attachment.Store; the caller holds the row lock.
 func (s *AttachmentStore) Update(ctx context.Context, a *attachment.Attachment) error {
