@@ -3,13 +3,10 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/fieldops/fieldops/internal/apperr"
 	"github.com/fieldops/fieldops/internal/attachment"
@@ -136,18 +133,33 @@ func (s *AttachmentStore) OwnerPrivate(ctx context.Context, ownerType string, ow
 
 // Get implements attachment.Store.
 func (s *AttachmentStore) Get(ctx context.Context, id uuid.UUID) (*attachment.Attachment, error) {
-	return s.get(s.db.conn(ctx), id)
+	return s.get(ctx, attachmentSelect, id)
 }
 
 // GetForUpdate implements attachment.Store.
 func (s *AttachmentStore) GetForUpdate(ctx context.Context, id uuid.UUID) (*attachment.Attachment, error) {
-	return s.get(s.db.conn(ctx).Clauses(clause.Locking{Strength: "UPDATE"}), id)
+	return s.get(ctx, attachmentSelect+" FOR UPDATE", id)
 }
 
-func (s *AttachmentStore) get(q *gorm.DB, id uuid.UUID) (*attachment.Attachment, error) {
+// attachmentSelect reads one live row by id, every column of attachmentRow in its order
+// (it runs on every completion and download: plain SQL, scanned by hand).
+const attachmentSelect = `SELECT id, project_id, owner_type, owner_id, purpose, content_type, size, sha256, state,
+  reject_reason, uploaded_by, object_key, device_captured_at, device_lat, device_lng, device_accuracy_m, format,
+  width, height, orientation, exif_taken_at, exif_lat, exif_lng, camera_make, camera_model, derivatives_state,
+  derivatives_error, thumbnail_key, thumbnail_width, thumbnail_height, preview_key, preview_width, preview_height,
+  received_at, created_at, updated_at, version, deleted_at
+FROM attachments WHERE id = $1 AND deleted_at IS NULL`
+
+func (s *AttachmentStore) get(ctx context.Context, query string, id uuid.UUID) (*attachment.Attachment, error) {
 	var r attachmentRow
-	if err := q.Where("id = ? AND deleted_at IS NULL", id).Take(&r).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+	err := s.db.queryRow(ctx, query, id).Scan(&r.ID, &r.ProjectID, &r.OwnerType, &r.OwnerID, &r.Purpose, &r.ContentType,
+		&r.Size, &r.SHA256, &r.State, &r.RejectReason, &r.UploadedBy, &r.ObjectKey, &r.DeviceCapturedAt, &r.DeviceLat,
+		&r.DeviceLng, &r.DeviceAccuracyM, &r.Format, &r.Width, &r.Height, &r.Orientation, &r.ExifTakenAt, &r.ExifLat,
+		&r.ExifLng, &r.CameraMake, &r.CameraModel, &r.DerivativesState, &r.DerivativesError, &r.ThumbnailKey,
+		&r.ThumbnailWidth, &r.ThumbnailHeight, &r.PreviewKey, &r.PreviewWidth, &r.PreviewHeight, &r.ReceivedAt,
+		&r.CreatedAt, &r.UpdatedAt, &r.Version, &r.DeletedAt)
+	if err != nil {
+		if IsNoRows(err) {
 			return nil, apperr.NotFound("attachment")
 		}
 		return nil, Translate(err)
