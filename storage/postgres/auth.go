@@ -124,17 +124,18 @@ WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`, at, userID, at).Er
 }
 
 type accessRow struct {
-	UserID         uuid.UUID     `gorm:"column:user_id"`
-	OrganizationID uuid.UUID     `gorm:"column:organization_id"`
-	OrgAdmin       bool          `gorm:"column:org_admin"`
-	Disabled       bool          `gorm:"column:disabled"`
-	ProjectID      uuid.NullUUID `gorm:"column:project_id"`
-	Role           *string       `gorm:"column:role"`
+	UserID         uuid.UUID
+	OrganizationID uuid.UUID
+	OrgAdmin       bool
+	Disabled       bool
+	ProjectID      uuid.NullUUID
+	Role           *string
 }
 
 // accessSQL loads a user with every (project, role) they hold, in one round trip:
 // memberships in live projects of their organization, plus admin in every live project
-// of the organization for an organization admin. It runs on every request.
+// of the organization for an organization admin. It runs on every request, so it is
+// plain SQL scanned by hand.
 const accessSQL = `
 SELECT u.id AS user_id, u.organization_id, u.org_admin, u.disabled_at IS NOT NULL AS disabled, g.project_id, g.role
 FROM users u
@@ -147,12 +148,24 @@ LEFT JOIN LATERAL (
   FROM projects p
   WHERE u.org_admin AND p.organization_id = u.organization_id AND p.deleted_at IS NULL
 ) g ON true
-WHERE u.id = ? AND u.deleted_at IS NULL`
+WHERE u.id = $1 AND u.deleted_at IS NULL`
 
 // Access implements auth.Store.
 func (s *AuthStore) Access(ctx context.Context, userID uuid.UUID) (*auth.Access, error) {
+	rs, err := s.db.query(ctx, accessSQL, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
 	var rows []accessRow
-	if err := s.db.Gorm(ctx).Raw(accessSQL, userID).Scan(&rows).Error; err != nil {
+	for rs.Next() {
+		var r accessRow
+		if err := rs.Scan(&r.UserID, &r.OrganizationID, &r.OrgAdmin, &r.Disabled, &r.ProjectID, &r.Role); err != nil {
+			return nil, Translate(err)
+		}
+		rows = append(rows, r)
+	}
+	if err := rs.Err(); err != nil {
 		return nil, Translate(err)
 	}
 	if len(rows) == 0 {
