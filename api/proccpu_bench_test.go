@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 )
 
 // procCPU sums the CPU time (user+system, in clock ticks of 10 ms) of every process on
@@ -59,10 +58,4 @@ func (m cpuMeter) ms() map[string]float64 {
 		out[name] = (after[name] - m.before[name]) * 10 // ticks of 10 ms (USER_HZ=100)
 	}
 	return out
-}
-
-func (m cpuMeter) report(b *testing.B, units float64, unit string) {
-	for name, ms := range m.ms() {
-		b.ReportMetric(ms/units, "cpu-ms-"+name+"/"+unit)
-	}
 }
