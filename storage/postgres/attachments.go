@@ -174,12 +174,16 @@ func (s *AttachmentStore) InsertNew(ctx context.Context, a *attachment.Attachmen
 	if err != nil {
 		return false, err
 	}
-	err = s.db.queryRow(ctx, attachmentInsertNew, raw).Scan(&a.CreatedAt, &a.UpdatedAt)
+	return returned(s.db.queryRow(ctx, attachmentInsertNew, raw).Scan(&a.CreatedAt, &a.UpdatedAt))
+}
+
+// returned turns the scan of a RETURNING row into whether the statement wrote one.
+func returned(scanErr error) (bool, error) {
 	switch {
-	case IsNoRows(err):
+	case IsNoRows(scanErr):
 		return false, nil
-	case err != nil:
-		return false, Translate(err)
+	case scanErr != nil:
+		return false, Translate(scanErr)
 	}
 	return true, nil
 }
@@ -242,20 +246,13 @@ var attachmentInsertNew = attachmentInsertRecordset + " ON CONFLICT (id) DO NOTH
 // MarkChecked implements attachment.Store with one UPDATE of the columns a completion sets.
 func (s *AttachmentStore) MarkChecked(ctx context.Context, a *attachment.Attachment) (bool, error) {
 	r := toAttachmentRow(a)
-	err := s.db.queryRow(ctx, `UPDATE attachments SET state = $2, reject_reason = $3, format = $4, width = $5, height = $6,
+	return returned(s.db.queryRow(ctx, `UPDATE attachments SET state = $2, reject_reason = $3, format = $4, width = $5, height = $6,
   orientation = $7, exif_taken_at = $8, exif_lat = $9, exif_lng = $10, camera_make = $11, camera_model = $12,
   derivatives_state = $13, received_at = $14, version = version + 1
 WHERE id = $1 AND state = 'pending' AND deleted_at IS NULL
 RETURNING version, updated_at`,
 		r.ID, r.State, r.RejectReason, r.Format, r.Width, r.Height, r.Orientation, r.ExifTakenAt, r.ExifLat, r.ExifLng,
-		r.CameraMake, r.CameraModel, r.DerivativesState, r.ReceivedAt).Scan(&a.Version, &a.UpdatedAt)
-	switch {
-	case IsNoRows(err):
-		return false, nil
-	case err != nil:
-		return false, Translate(err)
-	}
-	return true, nil
+		r.CameraMake, r.CameraModel, r.DerivativesState, r.ReceivedAt).Scan(&a.Version, &a.UpdatedAt))
 }
 
 // Update implements attachment.Store; the caller holds the row lock.
