@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/api/apitest"
+	"github.com/fieldops/fieldops/internal/proccpu"
 )
 
 // benchPhone talks to a real listener over HTTP, as phones do (the harness's
@@ -283,7 +284,7 @@ func BenchmarkPhotoUpload100x4MB(b *testing.B) {
 	}
 	// round runs one(i) for every phone at once and returns its MB/s and CPU per photo.
 	round := func(one func(i int) error) (float64, map[string]float64) {
-		cpu := startCPU()
+		cpu := proccpu.Start()
 		start := time.Now()
 		var wg sync.WaitGroup
 		errs := make(chan error, phones)
@@ -296,7 +297,7 @@ func BenchmarkPhotoUpload100x4MB(b *testing.B) {
 		}
 		wg.Wait()
 		elapsed := time.Since(start)
-		used := cpu.ms()
+		used := cpu.MS()
 		close(errs)
 		for err := range errs {
 			b.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/fieldops/fieldops/api/apitest"
+	"github.com/fieldops/fieldops/internal/proccpu"
 )
 
 type pushResult struct {
@@ -755,7 +756,7 @@ func TestSyncPushThroughput(t *testing.T) {
 			}
 		}
 		rate := func(build func(p, b, i int) change) pushRate {
-			cpu, start := startCPU(), time.Now()
+			cpu, start := proccpu.Start(), time.Now()
 			errs := make(chan error, phones)
 			for p := range phones {
 				go func() {
@@ -767,7 +768,7 @@ func TestSyncPushThroughput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			n, used := float64(phones*batches*size), cpu.ms()
+			n, used := float64(phones*batches*size), cpu.MS()
 			return pushRate{perSecond: n / time.Since(start).Seconds(),
 				postgresUS: used["postgres"] * 1000 / n, serverUS: used["test"] * 1000 / n}
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // minioOptions points at the MinIO that `make test` starts.
-func minioOptions(t *testing.T, bucket string) blob.MinIOOptions {
+func minioOptions(t testing.TB, bucket string) blob.MinIOOptions {
 	t.Helper()
 	endpoint := os.Getenv("FIELDOPS_TEST_S3_ENDPOINT")
 	if endpoint == "" {

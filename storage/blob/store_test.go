@@ -35,7 +35,7 @@ type storeCase struct {
 }
 
 // newMinIOStore makes a bucket for this test and removes it (with its objects) after.
-func newMinIOStore(t *testing.T) (*blob.MinIO, blob.MinIOOptions) {
+func newMinIOStore(t testing.TB) (*blob.MinIO, blob.MinIOOptions) {
 	t.Helper()
 	bucket := "fieldops-test-" + randomHex(t, 8)
 	o := minioOptions(t, bucket)
@@ -52,7 +52,7 @@ func newMinIOStore(t *testing.T) (*blob.MinIO, blob.MinIOOptions) {
 	return m, o
 }
 
-func removeBucket(t *testing.T, o blob.MinIOOptions) {
+func removeBucket(t testing.TB, o blob.MinIOOptions) {
 	c, err := minio.New(o.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(o.AccessKey, o.SecretKey, ""), Region: o.Region, BucketLookup: minio.BucketLookupPath})
 	if err != nil {
 		t.Error(err)
@@ -559,7 +559,7 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -568,4 +568,4 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func randomHex(t *testing.T, n int) string { return hex.EncodeToString(randomBytes(t, n)) }
+func randomHex(t testing.TB, n int) string { return hex.EncodeToString(randomBytes(t, n)) }
