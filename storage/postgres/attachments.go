@@ -77,16 +77,20 @@ var ownerTables = map[string]string{
 	"zone":       "zones",
 }
 
+// ownerPrivacy is, per owner type whose drafts only their author may see, the condition
+// under which the record ($1) is private to someone other than the viewer ($2): a draft
+// inspection, or a defect found in one.
+var ownerPrivacy = map[string]string{
+	"defect":     "draft AND reported_by <> $2",
+	"inspection": "state = 'draft' AND inspector_id <> $2",
+}
+
 // ownerQueries reads each owner type's project and whether the record is private to
-// someone other than the viewer ($2): a draft inspection, or a defect found in one.
+// someone other than the viewer.
 var ownerQueries = func() map[string]string {
-	private := map[string]string{
-		"defect":     "draft AND reported_by <> $2",
-		"inspection": "state = 'draft' AND inspector_id <> $2",
-	}
 	out := map[string]string{"project": `SELECT id, $2::uuid IS NULL FROM projects WHERE id = $1 AND deleted_at IS NULL`}
 	for typ, table := range ownerTables {
-		cond, ok := private[typ]
+		cond, ok := ownerPrivacy[typ]
 		if !ok {
 			cond = "$2::uuid IS NULL" // false for every viewer
 		}
@@ -112,20 +116,15 @@ func (s *AttachmentStore) Owner(ctx context.Context, ownerType string, ownerID, 
 	return project, private, nil
 }
 
-// privateOwners are the owner types whose drafts only their author may see.
-var privateOwners = map[string]string{
-	"inspection": `SELECT EXISTS (SELECT 1 FROM inspections WHERE id = ? AND state = 'draft' AND inspector_id <> ?)`,
-	"defect":     `SELECT EXISTS (SELECT 1 FROM defects WHERE id = ? AND draft AND reported_by <> ?)`,
-}
-
 // OwnerPrivate implements attachment.Store.
 func (s *AttachmentStore) OwnerPrivate(ctx context.Context, ownerType string, ownerID, viewer uuid.UUID) (bool, error) {
-	query, ok := privateOwners[ownerType]
+	cond, ok := ownerPrivacy[ownerType]
 	if !ok {
 		return false, nil
 	}
 	var private bool
-	if err := s.db.conn(ctx).Raw(query, ownerID, viewer).Scan(&private).Error; err != nil {
+	query := `SELECT EXISTS (SELECT 1 FROM ` + ownerTables[ownerType] + ` WHERE id = $1 AND ` + cond + `)`
+	if err := s.db.queryRow(ctx, query, ownerID, viewer).Scan(&private); err != nil {
 		return false, Translate(err)
 	}
 	return private, nil
