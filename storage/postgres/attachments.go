@@ -140,14 +140,15 @@ func (s *AttachmentStore) GetForUpdate(ctx context.Context, id uuid.UUID) (*atta
 	return s.get(ctx, attachmentSelect+" FOR UPDATE", id)
 }
 
-// attachmentSelect reads one live row by id, every column of attachmentRow in its order
-// (it runs on every completion and download: plain SQL, scanned by hand).
-const attachmentSelect = `SELECT id, project_id, owner_type, owner_id, purpose, content_type, size, sha256, state,
-  reject_reason, uploaded_by, object_key, device_captured_at, device_lat, device_lng, device_accuracy_m, format,
-  width, height, orientation, exif_taken_at, exif_lat, exif_lng, camera_make, camera_model, derivatives_state,
-  derivatives_error, thumbnail_key, thumbnail_width, thumbnail_height, preview_key, preview_width, preview_height,
-  received_at, created_at, updated_at, version, deleted_at
-FROM attachments WHERE id = $1 AND deleted_at IS NULL`
+// attachmentSelect reads one live row by id: attachmentColumns, then created_at and
+// updated_at, scanned by hand in get (it runs on every completion and download).
+var attachmentSelect = func() string {
+	names := make([]string, len(attachmentColumns))
+	for i, c := range attachmentColumns {
+		names[i] = c.name
+	}
+	return "SELECT " + strings.Join(names, ", ") + ", created_at, updated_at FROM attachments WHERE id = $1 AND deleted_at IS NULL"
+}()
 
 func (s *AttachmentStore) get(ctx context.Context, query string, id uuid.UUID) (*attachment.Attachment, error) {
 	var r attachmentRow
@@ -156,7 +157,7 @@ func (s *AttachmentStore) get(ctx context.Context, query string, id uuid.UUID) (
 		&r.DeviceLng, &r.DeviceAccuracyM, &r.Format, &r.Width, &r.Height, &r.Orientation, &r.ExifTakenAt, &r.ExifLat,
 		&r.ExifLng, &r.CameraMake, &r.CameraModel, &r.DerivativesState, &r.DerivativesError, &r.ThumbnailKey,
 		&r.ThumbnailWidth, &r.ThumbnailHeight, &r.PreviewKey, &r.PreviewWidth, &r.PreviewHeight, &r.ReceivedAt,
-		&r.CreatedAt, &r.UpdatedAt, &r.Version, &r.DeletedAt)
+		&r.Version, &r.DeletedAt, &r.CreatedAt, &r.UpdatedAt)
 	if err != nil {
 		if IsNoRows(err) {
 			return nil, apperr.NotFound("attachment")
@@ -213,23 +214,26 @@ func (s *AttachmentStore) InsertAttachments(ctx context.Context, as []*attachmen
 	return nil
 }
 
-// attachmentInsertRecordset inserts every column of attachmentRow but the timestamps the
-// database sets, from a JSON array of attachmentRow.
+// attachmentColumns are the columns of attachmentRow the application writes (all but the
+// timestamps the database sets), in the order of attachmentRow, with their SQL types.
+var attachmentColumns = []struct{ name, typ string }{
+	{"id", "uuid"}, {"project_id", "uuid"}, {"owner_type", "text"}, {"owner_id", "uuid"}, {"purpose", "text"},
+	{"content_type", "text"}, {"size", "bigint"}, {"sha256", "text"}, {"state", "text"}, {"reject_reason", "text"},
+	{"uploaded_by", "uuid"}, {"object_key", "text"}, {"device_captured_at", "timestamptz"},
+	{"device_lat", "double precision"}, {"device_lng", "double precision"}, {"device_accuracy_m", "double precision"},
+	{"format", "text"}, {"width", "integer"}, {"height", "integer"}, {"orientation", "integer"},
+	{"exif_taken_at", "timestamptz"}, {"exif_lat", "double precision"}, {"exif_lng", "double precision"},
+	{"camera_make", "text"}, {"camera_model", "text"}, {"derivatives_state", "text"}, {"derivatives_error", "text"},
+	{"thumbnail_key", "text"}, {"thumbnail_width", "integer"}, {"thumbnail_height", "integer"},
+	{"preview_key", "text"}, {"preview_width", "integer"}, {"preview_height", "integer"},
+	{"received_at", "timestamptz"}, {"version", "integer"}, {"deleted_at", "timestamptz"},
+}
+
+// attachmentInsertRecordset inserts attachmentColumns from a JSON array of attachmentRow.
 var attachmentInsertRecordset = func() string {
-	cols := []struct{ name, typ string }{
-		{"id", "uuid"}, {"project_id", "uuid"}, {"owner_type", "text"}, {"owner_id", "uuid"}, {"purpose", "text"},
-		{"content_type", "text"}, {"size", "bigint"}, {"sha256", "text"}, {"state", "text"}, {"reject_reason", "text"},
-		{"uploaded_by", "uuid"}, {"object_key", "text"}, {"device_captured_at", "timestamptz"},
-		{"device_lat", "double precision"}, {"device_lng", "double precision"}, {"device_accuracy_m", "double precision"},
-		{"format", "text"}, {"width", "integer"}, {"height", "integer"}, {"orientation", "integer"},
-		{"exif_taken_at", "timestamptz"}, {"exif_lat", "double precision"}, {"exif_lng", "double precision"},
-		{"camera_make", "text"}, {"camera_model", "text"}, {"derivatives_state", "text"}, {"derivatives_error", "text"},
-		{"thumbnail_key", "text"}, {"thumbnail_width", "integer"}, {"thumbnail_height", "integer"},
-		{"preview_key", "text"}, {"preview_width", "integer"}, {"preview_height", "integer"},
-		{"received_at", "timestamptz"}, {"version", "integer"}, {"deleted_at", "timestamptz"},
-	}
-	names, values, types := make([]string, len(cols)), make([]string, len(cols)), make([]string, len(cols))
-	for i, c := range cols {
+	n := len(attachmentColumns)
+	names, values, types := make([]string, n), make([]string, n), make([]string, n)
+	for i, c := range attachmentColumns {
 		names[i], values[i], types[i] = c.name, c.name, c.name+" "+c.typ
 		if c.name == "sha256" {
 			values[i] = "decode(sha256, 'base64')" // encoding/json writes []byte as base64
