@@ -178,7 +178,7 @@ func (s *Service) Name(ctx context.Context, in NewAttachment) (*Attachment, bool
 		existing, err := s.store.Get(ctx, in.ID)
 		if errors.Is(err, apperr.ErrNotFound) {
 			// Purged: the id stays taken.
-			return nil, false, apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+			return nil, false, IDTaken()
 		}
 		if err != nil {
 			return nil, false, err
@@ -191,6 +191,12 @@ func (s *Service) Name(ctx context.Context, in NewAttachment) (*Attachment, bool
 	return a, created, nil
 }
 
+// IDTaken is the answer to a new photo whose id another photo has (or had: a purged
+// photo's id stays taken).
+func IDTaken() error {
+	return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+}
+
 // sameRequest decides what a repeated request for an existing id gets.
 func (s *Service) sameRequest(caller *authz.Principal, cur *Attachment, in NewAttachment, out **Attachment) error {
 	cur.SHA256Hex = hex.EncodeToString(cur.SHA256)
@@ -198,7 +204,7 @@ func (s *Service) sameRequest(caller *authz.Principal, cur *Attachment, in NewAt
 		cur.Purpose == in.Purpose && cur.ContentType == in.ContentType && cur.Size == in.Size && bytes.Equal(cur.SHA256, in.SHA256)
 	if !same {
 		if !caller.Has(cur.ProjectID) {
-			return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+			return IDTaken()
 		}
 		return apperr.Conflict("id-exists", "an attachment with this id was requested with other details", cur)
 	}

@@ -207,7 +207,7 @@ func (s *AttachmentStore) InsertAttachments(ctx context.Context, as []*attachmen
 	}
 	if _, err := s.db.exec(ctx, attachmentInsertRecordset, raw); err != nil {
 		if _, ok := IsUniqueViolation(err); ok {
-			return apperr.Conflict("id-exists", "this id is taken by another record; choose a new UUID", nil)
+			return attachment.IDTaken()
 		}
 		return Translate(err)
 	}
